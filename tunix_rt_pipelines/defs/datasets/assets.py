@@ -1,0 +1,58 @@
+"""Dataset assets: golden-v1 (frozen evaluation set) and reasoning-traces-v1 (training traces).
+
+Each asset reads its folder, records what it found, and versions itself by content hash, so
+re-materializing identical data leaves everything downstream up to date. Whether the data is
+fit for use is decided by the blocking checks in `checks.py`, which run in the same job.
+"""
+
+
+import dagster as dg
+
+from tunix_rt_pipelines.defs.datasets.contract import SCHEMA_VERSION
+from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, composition, read_dataset
+from tunix_rt_pipelines.resources.storage import ProjectStorage
+
+CODE_VERSION = f"datasets-schema-v{SCHEMA_VERSION}"
+
+
+def _composition_table(rows: list) -> dg.MetadataValue:
+    by_cell = composition(rows)["by_category_difficulty"]
+    categories = sorted({key.split("/")[0] for key in by_cell})
+    records = [
+        dg.TableRecord({"category": c, **{d: by_cell.get(f"{c}/{d}", 0) for d in ("easy", "medium", "hard")},
+                        "total": sum(by_cell.get(f"{c}/{d}", 0) for d in ("easy", "medium", "hard"))})
+        for c in categories
+    ]
+    schema = dg.TableSchema(columns=[dg.TableColumn("category", "string")] + [dg.TableColumn(n, "int") for n in ("easy", "medium", "hard", "total")])
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def materialize_dataset(storage: ProjectStorage, key: str) -> dg.MaterializeResult:
+    """Read dataset `key`, version it by content hash and describe it for the UI."""
+    path = storage.dataset_path(key)
+    data = read_dataset(path)
+    ref = DatasetRef(key=key, kind=data.kind, path=str(path), sha256=data.sha256, count=len(data.rows))
+    metadata = {
+        "dagster/row_count": dg.MetadataValue.int(len(data.rows)),
+        "sha256": dg.MetadataValue.text(data.sha256),
+        "path": dg.MetadataValue.path(str(path)),
+        "version": dg.MetadataValue.text(data.manifest.version if data.manifest else "unknown"),
+        "problems": dg.MetadataValue.int(len(data.all_problems)),
+        "composition": _composition_table(data.rows),
+    }
+    # An unreadable/empty folder still gets a version (the hash of nothing) so the checks can
+    # run and explain what is wrong instead of the asset dying with a traceback.
+    return dg.MaterializeResult(value=ref, metadata=metadata, data_version=dg.DataVersion(data.sha256 or "empty"))
+
+
+@dg.asset(group_name="datasets", code_version=CODE_VERSION, kinds={"jsonl"})
+def golden_v1(storage: ProjectStorage) -> dg.MaterializeResult:
+    """golden-v1: the frozen evaluation set every model is scored on (100 items, 8 task families)."""
+    return materialize_dataset(storage, GOLDEN_KEY)
+
+
+@dg.asset(group_name="datasets", code_version=CODE_VERSION, kinds={"jsonl"})
+def training_traces(storage: ProjectStorage) -> dg.MaterializeResult:
+    """reasoning-traces-v1: step-by-step training traces from the same families, disjoint from golden-v1."""
+    return materialize_dataset(storage, TRACES_KEY)

@@ -1,0 +1,74 @@
+"""Blocking data checks: a dataset that is empty, malformed, out of step with its manifest or
+overlapping the golden set stops the run before any model sees it.
+
+Every check puts the observed and expected values in its metadata.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
+from tunix_rt_pipelines.defs.datasets.jsonl import (
+    DatasetRef,
+    normalize_prompt,
+    read_dataset,
+)
+
+_SHOWN = 10  # problems/examples listed in check metadata
+
+
+def _problem_list(problems: list) -> dg.MetadataValue:
+    lines = [str(p) for p in problems[:_SHOWN]] + ([f"... and {len(problems) - _SHOWN} more"] if len(problems) > _SHOWN else [])
+    return dg.MetadataValue.md("\n".join(f"- `{line}`" for line in lines) or "none")
+
+
+def build_dataset_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
+    """The three contract checks every dataset asset gets: non-empty, rows valid, manifest matches."""
+    name = asset.key.to_user_string()
+
+    @dg.asset_check(asset=asset, name=f"{name}_not_empty", blocking=True, description=f"{name} has at least one row.")
+    def not_empty(value: DatasetRef) -> dg.AssetCheckResult:
+        data = read_dataset(Path(value.path))
+        return dg.AssetCheckResult(passed=len(data.rows) > 0, metadata={"observed_rows": len(data.rows), "expected_rows": "> 0"})
+
+    @dg.asset_check(asset=asset, name=f"{name}_rows_match_contract", blocking=True,
+                    description=f"Every line of {name} is valid JSON matching the data contract, with unique ids.")
+    def rows_valid(value: DatasetRef) -> dg.AssetCheckResult:
+        data = read_dataset(Path(value.path))
+        return dg.AssetCheckResult(
+            passed=not data.problems,
+            metadata={"observed_bad_lines": len({p.line for p in data.problems}), "expected_bad_lines": 0,
+                      "lines": data.line_count, "problems": _problem_list(data.problems)},
+        )
+
+    @dg.asset_check(asset=asset, name=f"{name}_manifest_matches_content", blocking=True,
+                    description=f"{name}'s manifest.json agrees with items.jsonl: count, sha256, composition.")
+    def manifest_matches(value: DatasetRef) -> dg.AssetCheckResult:
+        data = read_dataset(Path(value.path))
+        m = data.manifest
+        return dg.AssetCheckResult(
+            passed=m is not None and not data.manifest_problems,
+            metadata={"observed_count": data.line_count, "expected_count": m.count if m else -1,
+                      "observed_sha256": data.sha256, "expected_sha256": m.sha256 if m else "no manifest",
+                      "problems": _problem_list(data.manifest_problems)},
+        )
+
+    return [not_empty, rows_valid, manifest_matches]
+
+
+@dg.asset_check(asset=training_traces, additional_ins={"golden": dg.AssetIn(golden_v1.key)}, blocking=True,
+                description="No training trace has the same normalised prompt as a golden-v1 item.")
+def training_traces_disjoint_from_golden_v1(training_traces: DatasetRef, golden: DatasetRef) -> dg.AssetCheckResult:
+    golden_prompts = {normalize_prompt(r.prompt): r.id for r in read_dataset(Path(golden.path)).rows}
+    overlap = [(r.id, golden_prompts[normalize_prompt(r.prompt)]) for r in read_dataset(Path(training_traces.path)).rows
+               if normalize_prompt(r.prompt) in golden_prompts]
+    return dg.AssetCheckResult(
+        passed=not overlap,
+        metadata={"observed_overlap": len(overlap), "expected_overlap": 0,
+                  "examples": dg.MetadataValue.md("\n".join(f"- `{t}` = golden `{g}`" for t, g in overlap[:_SHOWN]) or "none")},
+    )
+
+
+dataset_checks = [*build_dataset_checks(golden_v1), *build_dataset_checks(training_traces), training_traces_disjoint_from_golden_v1]

@@ -1,0 +1,87 @@
+"""The one data contract shared by datasets, training, inference, evaluation and the CLI.
+
+Two row types live in `datasets/<key>/items.jsonl`:
+
+- `EvalItem` — a frozen evaluation question with its `ground_truth`;
+- `TrainingTrace` — a question with short step-by-step reasoning and the final `answer`.
+
+Both are strict (`extra="forbid"`): a misspelt field is an error, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SCHEMA_VERSION = 1
+
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+
+# Non-empty after trimming; ids are restricted so they are safe in file names and URLs.
+NonEmptyText = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+# Eval sets are small and frozen; the contract bounds their size so a truncated or
+# accidentally concatenated file is caught by the checks.
+EVAL_MIN_ITEMS = 20
+EVAL_MAX_ITEMS = 200
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class EvalItem(_Row):
+    """One golden evaluation item."""
+
+    id: ItemId
+    prompt: NonEmptyText
+    ground_truth: NonEmptyText
+    category: Category
+    difficulty: Difficulty
+
+
+class TraceStep(_Row):
+    """One reasoning step of a training trace."""
+
+    i: int = Field(ge=0)
+    type: Literal["compute", "note"]
+    content: NonEmptyText
+
+
+class TrainingTrace(_Row):
+    """One training example: prompt, reasoning steps (possibly none) and the final answer."""
+
+    id: ItemId
+    prompt: NonEmptyText
+    steps: list[TraceStep]
+    answer: NonEmptyText
+    category: Category
+    difficulty: Difficulty
+
+    @model_validator(mode="after")
+    def _steps_are_numbered_in_order(self) -> TrainingTrace:
+        for position, step in enumerate(self.steps):
+            if step.i != position:
+                raise ValueError(f"steps must be numbered 0..{len(self.steps) - 1} in order; step {position} has i={step.i}")
+        return self
+
+
+DatasetKind = Literal["eval", "traces"]
+ROW_MODELS: dict[str, type[_Row]] = {"eval": EvalItem, "traces": TrainingTrace}
+
+
+class Manifest(_Row):
+    """`manifest.json` beside every dataset's `items.jsonl`."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    version: NonEmptyText
+    kind: DatasetKind
+    schema_version: int = Field(ge=1)
+    count: int = Field(ge=0)
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    generator: dict[str, object]
+    composition: dict[str, dict[str, int]]
