@@ -1,0 +1,75 @@
+"""`tunix-rt score` and `tunix-rt pin-evaluation`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tunix_rt_pipelines import environment
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="Score a predictions.jsonl with answer_correctness@v1.",
+                       description="PREDICTIONS holds one {\"id\": ..., \"prediction\": ...} per line. Exit 1 if the "
+                                   "predictions file has problems (they are listed; the score is still printed).")
+    p.add_argument("predictions", help="predictions.jsonl")
+    p.add_argument("--dataset", required=True, help="a dataset folder, a dataset key (e.g. golden-v1) or a .jsonl of eval items")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=score)
+
+    p = sub.add_parser("pin-evaluation", help="Pin the live answer_correctness spec hash in the lock file.",
+                       description="Refuses when the spec changed but its version did not: bump METRIC_VERSION first.")
+    p.set_defaults(handler=pin_evaluation)
+
+
+def _resolve_dataset(value: str) -> Path:
+    path = Path(value)
+    if path.exists():
+        return path
+    by_key = environment.datasets_dir() / value
+    if by_key.is_dir():
+        return by_key
+    raise FileNotFoundError(f"dataset {value!r} is neither a path nor a key under {environment.datasets_dir()}")
+
+
+def score(args: argparse.Namespace) -> int:
+    from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.defs.evaluation.metrics import score_dataset
+    from tunix_rt_pipelines.defs.evaluation.predictions import read_predictions
+
+    data = read_dataset(_resolve_dataset(args.dataset))
+    if data.all_problems or data.kind != "eval":
+        for problem in data.all_problems:
+            print(problem, file=sys.stderr)
+        reason = "is not an eval set" if data.kind != "eval" else f"has {len(data.all_problems)} problem(s)"
+        print(f"error: dataset {args.dataset} {reason}; nothing scored", file=sys.stderr)
+        return 1
+    preds = read_predictions(Path(args.predictions), known_ids={r.id for r in data.rows})
+    report = score_dataset(data.rows, preds.predictions)
+    problems = [str(p) for p in preds.problems]
+    if args.json:
+        out = {**report.to_dict(), "dataset": {"key": data.key, "sha256": data.sha256}, "problems": problems}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        lo, hi = report.ci95
+        print(f"{report.metric}@v{report.version} on {data.key} ({data.sha256[:12]}): {report.score:.3f} "
+              f"({report.correct}/{report.n}), 95% CI [{lo:.3f}, {hi:.3f}]")
+        for title, table in (("category", report.by_category), ("difficulty", report.by_difficulty)):
+            print(f"  by {title}: " + ", ".join(f"{k} {v['score']:.2f} ({v['correct']}/{v['n']})" for k, v in table.items()))
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def pin_evaluation(args: argparse.Namespace) -> int:
+    from tunix_rt_pipelines.defs.evaluation import lock
+
+    try:
+        pinned = lock.pin()
+    except lock.PinRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"pinned {pinned.metric}@v{pinned.version} at {pinned.sha256} in {lock.LOCK_FILE.name}")
+    return 0
