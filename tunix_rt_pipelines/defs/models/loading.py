@@ -1,0 +1,160 @@
+"""Finding, checking, hashing and loading Hugging Face causal LMs, safely.
+
+Only safetensors weights are loaded and `trust_remote_code` is never enabled. Every way a model
+can be unusable (no weights, pickle weights, no tokenizer, a hub id that is not cached while
+offline) raises `ModelLoadError` with what to do about it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.ckpt", "tf_model.h5", "flax_model.msgpack")
+# Files that make up a checkpoint for hashing and copying (training state is not part of it).
+_CHECKPOINT_SUFFIXES = (".safetensors", ".json", ".txt", ".model", ".jinja")
+
+
+class ModelLoadError(Exception):
+    """A model that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """A checkpoint on disk as assets hand it downstream."""
+
+    name: str  # what the user asked for: builtin:tiny, a hub id, a folder, or "trained"
+    path: str
+    sha256: str
+    architecture: str
+    parameters: int
+    vocab_size: int
+
+
+def checkpoint_files(folder: Path) -> list[Path]:
+    """The files of a saved model (weights, configs, tokenizer), sorted by relative path."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_CHECKPOINT_SUFFIXES) and not p.name.startswith("."))
+
+
+def folder_sha256(folder: Path, files: list[Path] | None = None) -> str:
+    """sha256 over `name\\0sha256(content)\\n` for each checkpoint file: stable across copies."""
+    outer = hashlib.sha256()
+    for path in files if files is not None else checkpoint_files(folder):
+        inner = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                inner.update(chunk)
+        outer.update(f"{path.relative_to(folder).as_posix()}\0{inner.hexdigest()}\n".encode())
+    return outer.hexdigest()
+
+
+def check_model_folder(folder: Path) -> None:
+    """Refuse folders that cannot be loaded safely, before any heavy import.
+
+    Raises:
+        ModelLoadError: missing folder, config, tokenizer or safetensors weights, or pickle weights.
+    """
+    if not folder.is_dir():
+        raise ModelLoadError(f"{folder}: not a folder; pass a folder saved with save_pretrained, a hub id, or builtin:tiny")
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder}: no config.json; save the model with model.save_pretrained(folder)")
+    if not any(folder.glob("*.safetensors")):
+        pickles = [name for name in PICKLE_WEIGHTS if (folder / name).exists()]
+        if pickles:
+            raise ModelLoadError(
+                f"{folder}: only pickle weights ({', '.join(pickles)}); they can run arbitrary code when loaded and are refused. "
+                "Convert once with model.save_pretrained(folder, safe_serialization=True)"
+            )
+        raise ModelLoadError(f"{folder}: no *.safetensors weights; save the model with model.save_pretrained(folder)")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(f"{folder}: no tokenizer files ({', '.join(TOKENIZER_FILES)}); save it with tokenizer.save_pretrained(folder)")
+
+
+def resolve_hub_snapshot(repo_id: str, revision: str | None, allow_download: bool) -> Path:
+    """The local snapshot folder of a hub model (downloading it when allowed and reachable)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    offline = not allow_download or os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false")
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=offline,
+                                      allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]))
+    except LocalEntryNotFoundError as exc:
+        raise ModelLoadError(
+            f"{repo_id!r} is not in the local Hugging Face cache and cannot be downloaded here ({'offline' if offline else exc}). "
+            f"Download it once where the hub is reachable (`huggingface-cli download {repo_id}`) and copy the cache, "
+            "or pass a local folder saved with save_pretrained"
+        ) from None
+    except Exception as exc:  # network, auth, missing repo: all end the same way for the user
+        raise ModelLoadError(f"cannot fetch {repo_id!r} from the Hugging Face hub: {exc}. Pass a local folder instead") from None
+
+
+def count_parameters(folder: Path) -> int:
+    """Parameters stored in the folder's safetensors files, read from their headers only."""
+    total = 0
+    for path in sorted(folder.glob("*.safetensors")):
+        with path.open("rb") as fh:
+            header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+        for name, info in header.items():
+            if name != "__metadata__":
+                n = 1
+                for dim in info["shape"]:
+                    n *= dim
+                total += n
+    return total
+
+
+def describe_folder(name: str, folder: Path) -> CheckpointRef:
+    """Check a model folder and describe it (hash, architecture, parameters, vocab) without loading weights."""
+    check_model_folder(folder)
+    config = json.loads((folder / "config.json").read_text())
+    architecture = (config.get("architectures") or [config.get("model_type", "unknown")])[0]
+    return CheckpointRef(name=name, path=str(folder), sha256=folder_sha256(folder), architecture=architecture,
+                         parameters=count_parameters(folder), vocab_size=int(config.get("vocab_size", 0)))
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def resolve_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    except KeyError:
+        raise ModelLoadError(f"unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16") from None
+
+
+def load_model(folder: Path, device: str = "auto", dtype: str = "auto"):
+    """Load a checked folder as `(model, tokenizer)` on `device` in eval mode.
+
+    The tokenizer pads on the left (generation) and has a pad token (EOS when it had none).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-tensor bars flood Dagster's captured logs
+    check_model_folder(folder)
+    device = resolve_device(device)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=resolve_dtype(dtype, device), use_safetensors=True,
+                                                     trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"{folder}: cannot be loaded as a causal LM: {exc}") from None
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.to(device).eval()
+    return model, tokenizer
