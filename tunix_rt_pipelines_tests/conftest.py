@@ -1,0 +1,79 @@
+"""Shared fixtures: a private project home per test session, tiny models made locally, and a
+temporary Dagster instance. Nothing here touches the network or the repository's .tunix_rt/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines.resources.storage import ProjectStorage
+
+REAL_DATASETS = REPO_ROOT / "datasets"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory):
+    """No hub access and no writes to the repository's project home during tests."""
+    home = tmp_path_factory.mktemp("tunix_home")
+    saved = {k: os.environ.get(k) for k in ("TUNIX_RT_HOME", "HF_HUB_OFFLINE", "TUNIX_RT_BASE_MODEL", "DAGSTER_HOME")}
+    os.environ.update({"TUNIX_RT_HOME": str(home), "HF_HUB_OFFLINE": "1"})
+    for key in ("TUNIX_RT_BASE_MODEL", "DAGSTER_HOME"):
+        os.environ.pop(key, None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """builtin:tiny (Llama, ~1M parameters) saved with save_pretrained; read-only for tests."""
+    from tunix_rt_pipelines.defs.models.builtin import create_builtin
+
+    return create_builtin("builtin:tiny", tmp_path_factory.mktemp("models") / "tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """builtin:tiny-gpt2: a second architecture, made the same way."""
+    from tunix_rt_pipelines.defs.models.builtin import create_builtin
+
+    return create_builtin("builtin:tiny-gpt2", tmp_path_factory.mktemp("models") / "tiny-gpt2", seed=0)
+
+
+@pytest.fixture
+def datasets_copy(tmp_path: Path) -> Path:
+    """A writable copy of the repository's datasets/ (tests corrupt it freely)."""
+    target = tmp_path / "datasets"
+    shutil.copytree(REAL_DATASETS, target)
+    return target
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> ProjectStorage:
+    """Artifacts in a temporary folder, datasets from the repository (read-only use)."""
+    return ProjectStorage(datasets_dir=str(REAL_DATASETS), artifacts_dir=str(tmp_path / "artifacts"))
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    import torch  # only when a gpu test was selected: keeps collection fast
+
+    if not torch.cuda.is_available():
+        for item in gpu_items:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA device"))
