@@ -44,7 +44,8 @@ def run_evaluation(golden: DatasetRef, spec: SpecRef, predictions: PredictionsRe
             "by_difficulty": _breakdown_table(report["by_difficulty"], "difficulty"),
             "evaluator": dg.MetadataValue.text(ref.evaluator), "spec_sha256": dg.MetadataValue.text(ref.spec_sha256),
             "dataset": dg.MetadataValue.text(ref.dataset_key), "dataset_sha256": dg.MetadataValue.text(ref.dataset_sha256),
-            "model_sha256": dg.MetadataValue.text(ref.model_sha256), "results": dg.MetadataValue.path(ref.path),
+            "model": dg.MetadataValue.text(ref.model_name), "model_sha256": dg.MetadataValue.text(ref.model_sha256),
+            "results": dg.MetadataValue.path(ref.path),
         },
     )
 
@@ -74,8 +75,9 @@ def base_vs_trained(base_evaluation: EvaluationRef, trained_evaluation: Evaluati
     key = hashlib.sha256(f"{base_evaluation.path}|{trained_evaluation.path}".encode()).hexdigest()[:16]
     out = storage.artifacts_path("comparisons", key)
     out.mkdir(parents=True, exist_ok=True)
-    payload = {**result.to_dict(), "base": {"model_sha256": base_evaluation.model_sha256, "ci95": base_evaluation.ci95},
-               "trained": {"model_sha256": trained_evaluation.model_sha256, "ci95": trained_evaluation.ci95},
+    payload = {**result.to_dict(),
+               "base": {"model": base_evaluation.model_name, "model_sha256": base_evaluation.model_sha256, "ci95": base_evaluation.ci95},
+               "trained": {"model": trained_evaluation.model_name, "model_sha256": trained_evaluation.model_sha256, "ci95": trained_evaluation.ci95},
                "evaluator": trained_evaluation.evaluator, "dataset_sha256": trained_evaluation.dataset_sha256}
     atomic_write_text(out / "comparison.json", json.dumps(payload, indent=1) + "\n")
     plot_by_category(result, out / "by_category.png")

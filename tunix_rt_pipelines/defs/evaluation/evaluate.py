@@ -29,6 +29,7 @@ class EvaluationRef:
     n: int
     correct: int
     ci95: tuple[float, float]
+    model_name: str = ""
 
 
 def evaluate_predictions(predictions_dir: Path, items: list, dataset_key: str, dataset_sha256: str, spec_sha256: str) -> tuple[EvaluationRef, dict[str, Any]]:
@@ -47,12 +48,13 @@ def evaluate_predictions(predictions_dir: Path, items: list, dataset_key: str, d
         raise ValueError("predictions file has problems:\n" + "\n".join(f"  {p}" for p in preds.problems[:20]))
     report = score_dataset(items, preds.predictions, SPEC)
     payload = {**report.to_dict(), "evaluator": metric_id(SPEC), "spec_sha256": spec_sha256, "dataset_key": dataset_key,
-               "dataset_sha256": dataset_sha256, "model_sha256": meta["model_sha256"], "predictions_path": str(predictions_dir)}
+               "dataset_sha256": dataset_sha256, "model_sha256": meta["model_sha256"], "model_name": meta.get("model_name", ""),
+               "predictions_path": str(predictions_dir)}
     out = predictions_dir / EVALUATION_FILE
     atomic_write_text(out, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
     ref = EvaluationRef(path=str(out), evaluator=payload["evaluator"], spec_sha256=spec_sha256, dataset_key=dataset_key,
                         dataset_sha256=dataset_sha256, model_sha256=meta["model_sha256"], score=report.score, n=report.n,
-                        correct=report.correct, ci95=report.ci95)
+                        correct=report.correct, ci95=report.ci95, model_name=payload["model_name"])
     return ref, payload
 
 

@@ -7,7 +7,7 @@ import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.jsonl import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-from tunix_rt_pipelines.defs.inference.predict import PredictionsRef, predict, predictions_key
+from tunix_rt_pipelines.defs.inference.predict import predict, predictions_key
 from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
@@ -16,7 +16,8 @@ def run_predictions(config: InferenceConfig, dataset: DatasetRef, checkpoint: Ch
     """Shared body of both prediction assets."""
     out_dir = storage.artifacts_path("predictions", predictions_key(checkpoint.sha256, dataset.sha256, config))
     try:
-        ref = predict(Path(checkpoint.path), checkpoint.sha256, load_rows(dataset), dataset.sha256, config, out_dir)
+        ref = predict(Path(checkpoint.path), checkpoint.sha256, load_rows(dataset), dataset.sha256, config, out_dir,
+                      model_name=checkpoint.name)
     except (DatasetError, ModelLoadError, ValueError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     return dg.MaterializeResult(
@@ -25,6 +26,7 @@ def run_predictions(config: InferenceConfig, dataset: DatasetRef, checkpoint: Ch
         metadata={
             "path": dg.MetadataValue.path(ref.path),
             "dagster/row_count": dg.MetadataValue.int(ref.n),
+            "model": dg.MetadataValue.text(checkpoint.name),
             "model_sha256": dg.MetadataValue.text(ref.model_sha256),
             "dataset_sha256": dg.MetadataValue.text(ref.dataset_sha256),
             "items_per_second": dg.MetadataValue.float(round(ref.items_per_second, 2)),

@@ -52,7 +52,8 @@ def library_versions() -> dict[str, str]:
             "tokenizers": tokenizers.__version__}
 
 
-def predict(checkpoint_path: Path, model_sha256: str, items: list, dataset_sha256: str, config: Any, out_dir: Path) -> PredictionsRef:
+def predict(checkpoint_path: Path, model_sha256: str, items: list, dataset_sha256: str, config: Any, out_dir: Path,
+            model_name: str = "") -> PredictionsRef:
     """Generate a prediction for every item and write the two files into `out_dir` atomically.
 
     Raises:
@@ -71,7 +72,7 @@ def predict(checkpoint_path: Path, model_sha256: str, items: list, dataset_sha25
                               max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, seed=config.seed)
     data = predictions_jsonl((i.id, text) for i, text in zip(items, result.completions))
     meta = {
-        "model_sha256": model_sha256, "model_path": str(checkpoint_path), "dataset_sha256": dataset_sha256,
+        "model_name": model_name, "model_sha256": model_sha256, "model_path": str(checkpoint_path), "dataset_sha256": dataset_sha256,
         "n": len(items), "generation": generation_settings(config), "device": device, "dtype": str(model.dtype).removeprefix("torch."),
         "versions": library_versions(), "wall_seconds": round(result.wall_seconds, 4),
         "items_per_second": round(result.items_per_second, 3), "new_tokens": result.new_tokens,

@@ -34,7 +34,7 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
 
     work_dir = storage.artifacts_path("training", training_key(base_checkpoint.sha256, training_traces.sha256, config))
     try:
-        result = train(Path(base_checkpoint.path), load_rows(training_traces), config, work_dir)
+        result = train(Path(base_checkpoint.path), load_rows(training_traces), config, work_dir, progress=context.log.info)
     except (DatasetError, ModelLoadError, ValueError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     if result.resumed_from_step:

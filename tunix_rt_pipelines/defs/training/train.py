@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,19 @@ def plot_loss(history: Sequence[dict[str, float]], path: Path) -> None:
     plt.close(fig)
 
 
-def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbacks: Sequence = ()) -> TrainingResult:
+def _progress_callback(report: Callable[[str], None]):
+    from transformers import TrainerCallback
+
+    class _Progress(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                report(f"step {state.global_step}/{state.max_steps}: loss {logs['loss']:.4f}, lr {logs.get('learning_rate', 0):.2e}")
+
+    return _Progress()
+
+
+def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbacks: Sequence = (),
+          progress: Callable[[str], None] | None = None) -> TrainingResult:
     """Fine-tune the model in `base_dir` on `traces`, resuming from `work_dir/checkpoints` if a
     previous attempt crashed.
 
@@ -108,6 +120,7 @@ def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbac
         config: A `TrainingConfig`.
         work_dir: This training's folder; the same inputs must map to the same folder.
         callbacks: Extra `TrainerCallback`s (tests use one to simulate a crash).
+        progress: Called with a one-line summary at every logging step.
 
     Returns:
         Where the trained model is and how training went.
@@ -132,7 +145,8 @@ def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbac
     resume = _latest_checkpoint(checkpoints)
     collator = PadCollator(tokenizer.pad_token_id)
     trainer = Trainer(model=model, args=_training_arguments(config, checkpoints, device), data_collator=collator,
-                      train_dataset=TraceDataset(encoded.examples), callbacks=list(callbacks))
+                      train_dataset=TraceDataset(encoded.examples),
+                      callbacks=list(callbacks) + ([_progress_callback(progress)] if progress else []))
     trainer.remove_callback(PrinterCallback)  # the loss history is returned and plotted instead of printed
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)

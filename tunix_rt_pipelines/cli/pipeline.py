@@ -1,0 +1,170 @@
+"""`tunix-rt run`, `tunix-rt report` and `tunix-rt ui`: the main job on the project-local instance.
+
+All three use the same Dagster home (`.tunix_rt/dagster_home`, SQLite, or $DAGSTER_HOME), so a
+run started from the command line is in the UI afterwards and `report` reads it back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tunix_rt_pipelines import environment
+
+MAIN_JOB = "base_vs_trained_job"
+DAGSTER_YAML = """\
+# Written by tunix-rt the first time it used this folder: a project-local SQLite instance.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    # One step at a time in each pool: the `gpu` pool never puts two steps on one card.
+    default_limit: 1
+"""
+# Smoke settings: every asset runs, on a few items and steps (about a minute on 2 cores).
+SMOKE_CONFIG = {"ops": {"trained_checkpoint": {"config": {"max_steps": 20, "save_steps": 10, "max_train_samples": 640}},
+                        "base_predictions": {"config": {"max_items": 20}},
+                        "trained_predictions": {"config": {"max_items": 20}}}}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help=f"Run {MAIN_JOB} (or another job) on the project-local Dagster instance.")
+    p.add_argument("--job", default=MAIN_JOB, help=f"job name (default {MAIN_JOB})")
+    p.add_argument("--config", help="run config as a JSON or YAML file (ops: {asset: {config: {...}}})")
+    p.add_argument("--smoke", action="store_true", help="tiny settings: a few training steps and 20 golden items")
+    p.set_defaults(handler=run)
+
+    p = sub.add_parser("report", help="Print the latest base-vs-trained result from the local instance.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=report)
+
+    p = sub.add_parser("ui", help="Start the Dagster UI (dagster dev) on the project-local instance.")
+    p.add_argument("--port", default="3000")
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(handler=ui)
+
+
+def prepare_dagster_home() -> Path:
+    """Point DAGSTER_HOME at the project-local home (unless set) and give it a dagster.yaml."""
+    home = environment.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _load_run_config(path: str | None, smoke: bool) -> dict[str, Any]:
+    if not path:
+        return SMOKE_CONFIG if smoke else {}
+    text = Path(path).read_text()
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+
+        return yaml.safe_load(text) or {}
+    return json.loads(text)
+
+
+def build_main_job():
+    """Module-level factory so `dagster.reconstructable` can point at the job."""
+    from tunix_rt_pipelines.definitions import defs
+
+    return defs.resolve_job_def(MAIN_JOB)
+
+
+def build_data_quality_job():
+    from tunix_rt_pipelines.definitions import defs
+
+    return defs.resolve_job_def("data_quality_job")
+
+
+JOB_FACTORIES = {MAIN_JOB: build_main_job, "data_quality_job": build_data_quality_job}
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.job not in JOB_FACTORIES:
+        print(f"error: unknown job {args.job!r}; choose one of {', '.join(JOB_FACTORIES)}", file=sys.stderr)
+        return 1
+    home = prepare_dagster_home()
+    import dagster as dg
+
+    run_config = _load_run_config(args.config, args.smoke)
+    # The terminal gets INFO (progress, losses, failures); every DEBUG event is still in the UI.
+    run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
+    print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
+    with dg.DagsterInstance.get() as instance:
+        result = dg.execute_job(dg.reconstructable(JOB_FACTORIES[args.job]), instance=instance, run_config=run_config)
+        if not result.success:
+            failures = [e for e in result.all_events if e.is_step_failure]
+            for event in failures:
+                error = event.step_failure_data.error
+                print(f"step {event.step_key} failed: {error.message.strip() if error else 'unknown error'}", file=sys.stderr)
+            print(f"run {result.run_id} FAILED; details: tunix-rt ui, then Runs", file=sys.stderr)
+            return 1
+        print(f"run {result.run_id} succeeded")
+        if args.job == MAIN_JOB:
+            print(format_report(latest_report(instance)))
+    return 0
+
+
+def latest_report(instance) -> dict[str, Any]:
+    """The latest `base_vs_trained` materialization, with its run's provenance."""
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("base_vs_trained"))
+    if event is None:
+        raise LookupError(f"no base_vs_trained result in {os.environ.get('DAGSTER_HOME')}; run `uv run tunix-rt run` first")
+    comparison_path = event.asset_materialization.metadata["comparison"].value
+    comparison = json.loads(Path(comparison_path).read_text())
+    stats = instance.get_run_stats(event.run_id)
+    return {
+        "run_id": event.run_id,
+        "base": {"model": comparison["base"].get("model", ""), "score": comparison["base_score"], "n": comparison["n"],
+                 "ci95": comparison["base"]["ci95"], "model_sha256": comparison["base"]["model_sha256"]},
+        "trained": {"score": comparison["trained_score"], "n": comparison["n"], "ci95": comparison["trained"]["ci95"],
+                    "model_sha256": comparison["trained"]["model_sha256"]},
+        "delta": comparison["delta"], "p_value": comparison["p_value"], "fixed": comparison["fixed"], "broken": comparison["broken"],
+        "significant_improvement": comparison["significant_improvement"],
+        "dataset_sha256": comparison["dataset_sha256"], "evaluator": comparison["evaluator"],
+        "wall_seconds": round(stats.end_time - stats.start_time, 1) if stats.end_time and stats.start_time else None,
+        "comparison_path": comparison_path,
+    }
+
+
+def format_report(r: dict[str, Any]) -> str:
+    b, t = r["base"], r["trained"]
+    return "\n".join([
+        f"{r['evaluator']} on golden-v1 ({r['dataset_sha256'][:12]}), run {r['run_id']}"
+        + (f", {r['wall_seconds']:.0f} s" if r["wall_seconds"] else ""),
+        f"  base     {b['score']:.3f}  (n={b['n']}, 95% CI [{b['ci95'][0]:.3f}, {b['ci95'][1]:.3f}])  {b['model']}",
+        f"  trained  {t['score']:.3f}  (n={t['n']}, 95% CI [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}])",
+        f"  delta    {r['delta']:+.3f}  ({r['fixed']} fixed, {r['broken']} broken)  McNemar exact p = {r['p_value']:.2g}"
+        + ("  -> significant improvement" if r["significant_improvement"] else "  -> not a significant improvement"),
+    ])
+
+
+def report(args: argparse.Namespace) -> int:
+    prepare_dagster_home()
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        try:
+            r = latest_report(instance)
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print(json.dumps(r, indent=2) if args.json else format_report(r))
+    return 0
+
+
+def ui(args: argparse.Namespace) -> int:
+    home = prepare_dagster_home()
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance: {home}); Ctrl-C to stop", flush=True)
+    os.chdir(environment.REPO_ROOT)  # dagster dev finds workspace.yaml / [tool.dagster] here
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(str(dagster), [str(dagster), "dev", "-h", args.host, "-p", str(args.port)])
+    return 0

@@ -1,0 +1,80 @@
+"""The main job end to end on a smoke config: every asset materializes with the metadata the UI
+shows, every blocking check runs and passes, and a drifted evaluation spec stops both
+evaluations in the same run while the rest of the graph still works."""
+
+import dagster as dg
+import pytest
+
+from tunix_rt_pipelines.definitions import defs
+from tunix_rt_pipelines.defs.evaluation import spec as spec_module
+from tunix_rt_pipelines.resources.storage import ProjectStorage
+from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
+
+SMOKE = {"ops": {"trained_checkpoint": {"config": {"max_steps": 12, "save_steps": 6, "max_train_samples": 256, "logging_steps": 2}},
+                 "base_predictions": {"config": {"max_items": 16, "max_new_tokens": 24}},
+                 "trained_predictions": {"config": {"max_items": 16, "max_new_tokens": 24}}}}
+
+EXPECTED_METADATA = {
+    "golden_v1": {"dagster/row_count", "sha256", "path", "composition"},
+    "training_traces": {"dagster/row_count", "sha256", "path", "composition"},
+    "evaluation_spec": {"evaluator", "sha256", "pinned_sha256", "spec"},
+    "base_checkpoint": {"model", "path", "sha256", "architecture", "parameters", "tokenizer_vocab_size"},
+    "trained_checkpoint": {"sha256", "steps", "final_loss", "tokens_per_second", "loss_curve", "training_config"},
+    "base_predictions": {"path", "dagster/row_count", "model_sha256", "items_per_second"},
+    "trained_predictions": {"path", "dagster/row_count", "model_sha256", "items_per_second"},
+    "base_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256"},
+    "trained_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256"},
+    "base_vs_trained": {"base_score", "trained_score", "delta", "p_value", "fixed", "broken", "by_category", "chart"},
+}
+
+
+def main_job(tmp_path):
+    """The real job, with artifacts in a temporary folder."""
+    storage = ProjectStorage(datasets_dir=str(REAL_DATASETS), artifacts_dir=str(tmp_path / "artifacts"))
+    rebound = dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks, jobs=defs.jobs,
+                             resources={**defs.resources, "storage": storage})
+    return rebound.resolve_job_def("base_vs_trained_job")
+
+
+def _run(instance, tmp_path, selection=None):
+    return main_job(tmp_path).execute_in_process(instance=instance, run_config=SMOKE, raise_on_error=False, asset_selection=selection)
+
+
+def test_main_job_materializes_everything_with_its_metadata(instance, tmp_path):
+    result = _run(instance, tmp_path)
+    assert result.success
+    for asset, keys in EXPECTED_METADATA.items():
+        metadata = result.asset_materializations_for_node(asset)[0].metadata
+        assert keys <= set(metadata), f"{asset} lacks {keys - set(metadata)}"
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    blocking = {name for name in checks if name != "trained_beats_base"}
+    assert len(blocking) == 8 and all(checks[name].passed for name in blocking)
+    assert "p_value" in checks["trained_beats_base"].metadata  # the WARN check carries the numbers
+
+    base = result.asset_materializations_for_node("base_evaluation")[0].metadata
+    assert base["n"].value == 100 and 0.0 <= base["score"].value <= 1.0
+    assert base["evaluator"].value == "answer_correctness@v1"
+    comparison = result.asset_materializations_for_node("base_vs_trained")[0].metadata
+    assert comparison["chart"].value.startswith("![score by category](data:image/png;base64,")
+    trained = result.asset_materializations_for_node("trained_checkpoint")[0].metadata
+    assert trained["steps"].value == 12
+
+
+def test_drifted_spec_blocks_both_evaluations(instance, tmp_path, monkeypatch):
+    monkeypatch.setitem(spec_module.SPEC["normalization"], "strip_trailing", ".!?")  # ';' no longer stripped
+    selection = [dg.AssetKey(k) for k in ("golden_v1", "evaluation_spec", "base_checkpoint", "base_predictions", "base_evaluation")]
+    result = _run(instance, tmp_path, selection=selection)
+    assert not result.success
+    lock = next(e for e in result.get_asset_check_evaluations() if e.check_name == "evaluation_lock")
+    assert not lock.passed and lock.severity == dg.AssetCheckSeverity.ERROR
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"base_predictions", "evaluation_spec"} <= materialized  # the rest of the graph still ran
+    assert "base_evaluation" not in materialized
+
+
+@pytest.mark.slow
+def test_main_job_under_default_config_beats_the_base(instance, tmp_path):
+    """The product's claim on the default config (a few minutes): see docs/benchmarks.md."""
+    result = main_job(tmp_path).execute_in_process(instance=instance)
+    metadata = result.asset_materializations_for_node("base_vs_trained")[0].metadata
+    assert metadata["delta"].value >= 0.20 and metadata["p_value"].value < 0.01
