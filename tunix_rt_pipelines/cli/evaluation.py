@@ -72,4 +72,6 @@ def pin_evaluation(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"pinned {pinned.metric}@v{pinned.version} at {pinned.sha256} in {lock.LOCK_FILE.name}")
+    if lock.DOC_FILE.exists() and lock.update_doc():
+        print(f"updated the spec block in {lock.DOC_FILE.name}")
     return 0
