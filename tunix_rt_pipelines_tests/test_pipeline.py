@@ -15,13 +15,13 @@ SMOKE = {"ops": {"trained_checkpoint": {"config": {"max_steps": 12, "save_steps"
                  "trained_predictions": {"config": {"max_items": 16, "max_new_tokens": 24}}}}
 
 EXPECTED_METADATA = {
-    "golden_v1": {"dagster/row_count", "sha256", "path", "composition"},
-    "training_traces": {"dagster/row_count", "sha256", "path", "composition"},
+    "golden_v1": {"dagster/row_count", "sha256", "dataset_path", "composition"},
+    "training_traces": {"dagster/row_count", "sha256", "dataset_path", "composition"},
     "evaluation_spec": {"evaluator", "sha256", "pinned_sha256", "spec"},
-    "base_checkpoint": {"model", "path", "sha256", "architecture", "parameters", "tokenizer_vocab_size"},
+    "base_checkpoint": {"model", "checkpoint_path", "sha256", "architecture", "parameters", "tokenizer_vocab_size"},
     "trained_checkpoint": {"sha256", "steps", "final_loss", "tokens_per_second", "loss_curve", "training_config"},
-    "base_predictions": {"path", "dagster/row_count", "model_sha256", "items_per_second"},
-    "trained_predictions": {"path", "dagster/row_count", "model_sha256", "items_per_second"},
+    "base_predictions": {"predictions_path", "dagster/row_count", "model_sha256", "items_per_second"},
+    "trained_predictions": {"predictions_path", "dagster/row_count", "model_sha256", "items_per_second"},
     "base_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256"},
     "trained_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256"},
     "base_vs_trained": {"base_score", "trained_score", "delta", "p_value", "fixed", "broken", "by_category", "chart"},

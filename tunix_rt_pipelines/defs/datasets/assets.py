@@ -36,7 +36,7 @@ def materialize_dataset(storage: ProjectStorage, key: str) -> dg.MaterializeResu
     metadata = {
         "dagster/row_count": dg.MetadataValue.int(len(data.rows)),
         "sha256": dg.MetadataValue.text(data.sha256),
-        "path": dg.MetadataValue.path(str(path)),
+        "dataset_path": dg.MetadataValue.path(str(path)),
         "version": dg.MetadataValue.text(data.manifest.version if data.manifest else "unknown"),
         "problems": dg.MetadataValue.int(len(data.all_problems)),
         "composition": _composition_table(data.rows),

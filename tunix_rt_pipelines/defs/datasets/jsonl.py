@@ -96,17 +96,38 @@ def composition(rows: Iterable[EvalItem | TrainingTrace]) -> dict[str, dict[str,
 
 
 def _line_of_key(text: str, key: str) -> int:
-    """1-based line where `"key":` first appears in a pretty-printed JSON document, else 1."""
+    """1-based line of the top-level `"key":` in a JSON document, else 1.
+
+    Tracks nesting depth (outside strings) so a nested key of the same name, such as the
+    category "count" inside `composition`, is not mistaken for the top-level `count`.
+    """
+    depth, in_string, escaped = 0, False, False
+    needle = json.dumps(key) + ":"
     for number, line in enumerate(text.splitlines(), start=1):
-        if f'"{key}"' in line:
+        if depth == 1 and not in_string and line.strip().startswith(needle):
             return number
+        for char in line:
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
     return 1
 
 
 def _pydantic_problems(file: str, line: int, error: ValidationError, text: str | None = None) -> list[Problem]:
     out = []
     for e in error.errors(include_url=False):
-        loc = ".".join(str(p) for p in e["loc"]) or "<row>"
+        # Field names come from the file's own keys: escape them so one problem stays on one line.
+        loc = ".".join(json.dumps(str(p), ensure_ascii=False)[1:-1] for p in e["loc"]) or "<row>"
         if text is not None:
             line = _line_of_key(text, str(e["loc"][0])) if e["loc"] else 1
         message = e["msg"]
@@ -164,11 +185,18 @@ def read_jsonl(path: Path, kind: DatasetKind | None = None, display: str | None 
             continue
         try:
             obj = json.loads(text)
+            canonical_bytes = canonical_line(obj).encode("utf-8")
         except json.JSONDecodeError as exc:
             problems.append(Problem(name, number, "<json>", f"invalid JSON at column {exc.colno}: {exc.msg}"))
             canonical.append(line)
             continue
-        canonical.append(canonical_line(obj).encode("utf-8"))
+        except (ValueError, RecursionError, UnicodeEncodeError) as exc:
+            # Valid JSON syntax Python cannot hold: a lone surrogate escape, an integer of
+            # thousands of digits, nesting deeper than the recursion limit.
+            problems.append(Problem(name, number, "<json>", f"unsupported JSON value: {type(exc).__name__}: {str(exc)[:80]}"))
+            canonical.append(line)
+            continue
+        canonical.append(canonical_bytes)
         parsed.append((number, obj))
 
     kind = kind or _guess_kind([obj for _, obj in parsed])
@@ -243,7 +271,7 @@ def read_dataset(path: Path) -> Dataset:
     data = read_jsonl(path / ITEMS_FILE, kind=manifest.kind if manifest else None, display=items_name)
     data.manifest = manifest
     if manifest is not None:
-        if (path / ITEMS_FILE).exists():
+        if (path / ITEMS_FILE).is_file() and data.sha256:  # nothing to cross-check against an unreadable file
             manifest_problems.extend(_check_manifest(manifest, data, manifest_name))
         if manifest.key != path.name:
             manifest_problems.append(Problem(manifest_name, 0, "key", f"manifest key {manifest.key!r} differs from the folder name {path.name!r}"))

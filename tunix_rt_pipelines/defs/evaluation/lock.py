@@ -49,6 +49,7 @@ PROBES: tuple[tuple[str | None, str], ...] = (
     ("   ", "x"),
     (None, "x"),                                 # missing prediction
     ("1e3", "1000"),                             # exponents are not numbers
+    ("٤٢", "42"),                                # only ASCII digits are numbers
     ("abc", "abd"),
 )
 AGGREGATION_PROBES: tuple[tuple[int, int], ...] = ((0, 10), (5, 10), (10, 10), (37, 100))
@@ -75,13 +76,24 @@ class Lock:
     sha256: str
 
 
+class LockFileError(ValueError):
+    """The lock file exists but cannot be read as a lock."""
+
+
 def read_lock(path: Path | None = None) -> Lock | None:
-    """The pinned lock, or None when the file is missing."""
+    """The pinned lock, or None when the file is missing.
+
+    Raises:
+        LockFileError: The file is not a JSON object with metric, version and sha256.
+    """
     path = path or LOCK_FILE
     if not path.exists():
         return None
-    data = json.loads(path.read_text())
-    return Lock(metric=data["metric"], version=int(data["version"]), sha256=data["sha256"])
+    try:
+        data = json.loads(path.read_text())
+        return Lock(metric=str(data["metric"]), version=int(data["version"]), sha256=str(data["sha256"]))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise LockFileError(f"{path.name} is not a valid lock ({type(exc).__name__}: {exc}); restore it with git") from None
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,10 @@ def check_lock(spec: dict[str, Any] = SPEC, path: Path | None = None) -> LockSta
     """Compare the live spec with the pinned lock; the message says what to do when they differ."""
     path = path or LOCK_FILE
     live = Lock(spec["metric"], spec["version"], spec_sha256(spec))
-    pinned = read_lock(path)
+    try:
+        pinned = read_lock(path)
+    except LockFileError as exc:
+        return LockStatus(False, live, None, str(exc))
     if pinned is None:
         return LockStatus(False, live, None, f"no lock file at {path.name}; run `{PIN_COMMAND}` and commit it")
     if pinned == live:
@@ -130,6 +145,10 @@ def pin(spec: dict[str, Any] = SPEC, path: Path | None = None) -> Lock:
     status = check_lock(spec, path)
     if status.passed:
         return status.live
+    if status.pinned is None and path.exists():
+        raise PinRefused(status.message)  # a malformed lock is restored, not overwritten
+    if status.pinned is not None and status.live.version < status.pinned.version:
+        raise PinRefused(f"v{status.pinned.version} is pinned; refusing to pin the older v{status.live.version} over it")
     if status.pinned is not None and status.pinned.version == status.live.version:
         raise PinRefused(
             f"{metric_id(spec)} changed but its version did not; bump METRIC_VERSION in "

@@ -97,7 +97,7 @@ def as_number(text: str, spec: Mapping[str, Any] = SPEC) -> Decimal | None:
     if rule["strip_leading"] and text.startswith(rule["strip_leading"]):
         text = text[len(rule["strip_leading"]):]
     text = sign + text
-    if not text or not any(c.isdigit() for c in text) or not re.fullmatch(rule["pattern"], text):
+    if not re.fullmatch(rule["pattern"], text) or not any(c in "0123456789" for c in text):
         return None
     try:
         return Decimal(text.replace(rule["thousands_separator"], ""))

@@ -41,6 +41,9 @@ def read_predictions(path: Path, known_ids: set[str] | None = None) -> Predictio
             else:
                 out.problems.append(Problem(name, number, "<line>", "blank line"))
             continue
+        except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+            out.problems.append(Problem(name, number, "<json>", f"unsupported JSON value: {type(exc).__name__}"))
+            continue
         if not isinstance(obj, dict):
             out.problems.append(Problem(name, number, "<row>", f"expected a JSON object, got {type(obj).__name__}"))
             continue

@@ -44,7 +44,8 @@ SPEC: dict[str, Any] = {
         # separators) -> compared as decimals (42.0 = 42, 1,000 = 1000, $31.50 = $31.5).
         "strip_leading": "$",
         "thousands_separator": ",",
-        "pattern": r"^[+-]?(\d+|\d{1,3}(,\d{3})+)?(\.\d+)?$",
+        # ASCII digits only: "٤٢" (Arabic-Indic) is text, not 42.
+        "pattern": r"^[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)?(\.[0-9]+)?$",
         "compare_as": "decimal",
     },
     "failure_handling": {

@@ -24,7 +24,10 @@ def wilson_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[flo
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0/n and n/n the bound is exactly 0 or 1; the formula leaves ~1e-17 of rounding.
+    low = 0.0 if correct == 0 else max(0.0, centre - half)
+    high = 1.0 if correct == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def mcnemar_exact(fixed: int, broken: int) -> float:

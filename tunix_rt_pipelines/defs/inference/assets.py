@@ -24,7 +24,7 @@ def run_predictions(config: InferenceConfig, dataset: DatasetRef, checkpoint: Ch
         value=ref,
         data_version=dg.DataVersion(ref.predictions_sha256),
         metadata={
-            "path": dg.MetadataValue.path(ref.path),
+            "predictions_path": dg.MetadataValue.path(ref.path),
             "dagster/row_count": dg.MetadataValue.int(ref.n),
             "model": dg.MetadataValue.text(checkpoint.name),
             "model_sha256": dg.MetadataValue.text(ref.model_sha256),

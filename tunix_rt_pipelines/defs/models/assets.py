@@ -12,7 +12,7 @@ def checkpoint_metadata(ref: CheckpointRef) -> dict[str, dg.MetadataValue]:
     """What the UI shows for any checkpoint (base, trained, registered)."""
     return {
         "model": dg.MetadataValue.text(ref.name),
-        "path": dg.MetadataValue.path(ref.path),
+        "checkpoint_path": dg.MetadataValue.path(ref.path),
         "sha256": dg.MetadataValue.text(ref.sha256),
         "architecture": dg.MetadataValue.text(ref.architecture),
         "parameters": dg.MetadataValue.int(ref.parameters),
