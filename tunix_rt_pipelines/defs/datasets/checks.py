@@ -5,18 +5,30 @@ Every check puts the observed and expected values in its metadata.
 """
 
 
+import functools
 from pathlib import Path
 
 import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
-from tunix_rt_pipelines.defs.datasets.jsonl import (
-    DatasetRef,
-    normalize_prompt,
-    read_dataset,
-)
+from tunix_rt_pipelines.defs.datasets.jsonl import ITEMS_FILE, MANIFEST_FILE, Dataset, DatasetRef, normalize_prompt
+from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset as _read_dataset_uncached
 
 _SHOWN = 10  # problems/examples listed in check metadata
+
+
+def _stamp(path: Path) -> tuple:
+    return tuple((p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_ctime_ns, p.stat().st_size) if p.exists() else None for p in (path, path / ITEMS_FILE, path / MANIFEST_FILE))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_cached(path: Path, stamp: tuple) -> Dataset:
+    return _read_dataset_uncached(path)
+
+
+def read_dataset(path: Path) -> Dataset:
+    """Read once per file version: the four checks on the same 6,000 traces parse them once."""
+    return _read_cached(path, _stamp(path))
 
 
 def _problem_list(problems: list) -> dg.MetadataValue:
