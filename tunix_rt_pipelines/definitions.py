@@ -11,14 +11,16 @@ from tunix_rt_pipelines.defs.evaluation import assets as evaluation_assets
 from tunix_rt_pipelines.defs.evaluation import spec_asset
 from tunix_rt_pipelines.defs.inference import assets as inference_assets
 from tunix_rt_pipelines.defs.models import assets as model_assets
+from tunix_rt_pipelines.defs.registry import assets as registry_assets
+from tunix_rt_pipelines.defs.registry import checks as registry_checks
 from tunix_rt_pipelines.defs.resources import build_resources
 from tunix_rt_pipelines.defs.training import assets as training_assets
 
-ASSET_MODULES = [dataset_assets, spec_asset, model_assets, inference_assets, training_assets, evaluation_assets]
+ASSET_MODULES = [dataset_assets, spec_asset, model_assets, inference_assets, training_assets, evaluation_assets, registry_assets]
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),
-    asset_checks=dg.load_asset_checks_from_modules([dataset_checks, spec_asset]),
+    asset_checks=dg.load_asset_checks_from_modules([dataset_checks, spec_asset, registry_checks]),
     jobs=[jobs.data_quality_job, jobs.base_vs_trained_job],
     resources=build_resources(),
 )

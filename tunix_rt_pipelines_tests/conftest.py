@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +13,7 @@ import pytest
 
 from tunix_rt_pipelines.environment import REPO_ROOT
 from tunix_rt_pipelines.resources.storage import ProjectStorage
+from tunix_rt_pipelines_tests import pg_server
 
 REAL_DATASETS = REPO_ROOT / "datasets"
 
@@ -66,6 +68,53 @@ def storage(tmp_path: Path) -> ProjectStorage:
 def instance():
     with dg.instance_for_test() as inst:
         yield inst
+
+
+def _no_postgres(reason: str):
+    """Skip locally; in CI a missing PostgreSQL is a failure, never a silent skip."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
+    pytest.skip(f"no PostgreSQL server: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A reachable PostgreSQL server: $TUNIX_RT_TEST_POSTGRES_URL, else a private one started here."""
+    url = os.environ.get(pg_server.URL_ENV)
+    if url:
+        problem = pg_server.reachable(url)
+        if problem:
+            _no_postgres(f"{pg_server.URL_ENV} is set but not reachable: {problem}")
+        yield url
+        return
+    try:
+        server = pg_server.start()
+    except pg_server.ServerUnavailable as exc:
+        _no_postgres(str(exc))
+    try:
+        yield server.url
+    finally:
+        pg_server.stop(server.folder)
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str):
+    """A fresh, empty database on that server for one test (dropped afterwards)."""
+    import sqlalchemy as sa
+
+    from tunix_rt_pipelines.defs.registry.store import normalize_url
+
+    admin_url = sa.make_url(normalize_url(postgres_server_url))
+    name = f"tunix_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

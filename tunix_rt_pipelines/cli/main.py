@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from tunix_rt_pipelines.cli import datasets, evaluation, pipeline
+from tunix_rt_pipelines.cli import datasets, evaluation, pipeline, registry
 
 
 class CliError(Exception):
@@ -22,7 +22,7 @@ class CliError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunix-rt", description="tunix-rt pipelines: prove fine-tuning helped, ship the better model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (pipeline, datasets, evaluation):
+    for module in (pipeline, datasets, evaluation, registry):
         module.register(sub)
     return parser
 

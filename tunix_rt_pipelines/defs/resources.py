@@ -6,6 +6,7 @@ from typing import Any
 
 from tunix_rt_pipelines.environment import get_environment
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
+from tunix_rt_pipelines.resources.model_registry import SqlModelRegistry
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
@@ -13,8 +14,11 @@ def build_resources() -> dict[str, Any]:
     env = get_environment()
     common = {"storage": ProjectStorage(), "base_model": BaseModelResource()}
     resources_by_env: dict[str, dict[str, Any]] = {
-        "local": common,
-        "ci": common,
-        "prod": common,
+        # SQLite in the project home, or PostgreSQL whenever $TUNIX_RT_REGISTRY_URL is set.
+        "local": {**common, "model_registry": SqlModelRegistry()},
+        "ci": {**common, "model_registry": SqlModelRegistry()},
+        # PostgreSQL from $TUNIX_RT_REGISTRY_URL (required); schema upgrades are a deliberate
+        # `tunix-rt registry migrate`, never a side effect of a run.
+        "prod": {**common, "model_registry": SqlModelRegistry(auto_migrate=False)},
     }
     return resources_by_env[env]

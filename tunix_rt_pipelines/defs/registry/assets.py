@@ -1,0 +1,152 @@
+"""`promotion_candidate` -> `registered_model` -> `leaderboard`: the registry end of the main job.
+
+A blocking check runs after its asset, so it cannot stop that asset's own write. The guards
+therefore sit on `promotion_candidate`, which writes nothing, and `registered_model` (the
+write) runs only when they pass. `promote()` enforces the same rules again, for the CLI and
+sweeps.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from tunix_rt_pipelines.defs.evaluation.assets import _breakdown_table  # the evaluations' own per-category table
+from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef
+from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_spec
+from tunix_rt_pipelines.defs.models.loading import CheckpointRef
+from tunix_rt_pipelines.defs.registry.artifacts import ArtifactError
+from tunix_rt_pipelines.defs.registry.best import rank
+from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate, candidate_from_evaluation, check_model_name, default_model_name
+from tunix_rt_pipelines.defs.registry.promote import PromotionRefused, PromotionResult
+from tunix_rt_pipelines.defs.registry.schema import SchemaError
+from tunix_rt_pipelines.defs.registry.store import RegistryConnectionError
+from tunix_rt_pipelines.defs.registry.versions import ModelVersion, leaderboard_rows
+from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
+
+BEATS_CHAMPION = "registered_model_beats_champion"
+
+
+class PromotionConfig(dg.Config):
+    model_name: str = Field(default="", description="Registry name. Empty: tunix-rt-<base model short name>, e.g. tunix-rt-tiny.")
+    force: bool = Field(default=False, description="Register even when an overridable guard fails (failed run; absent, failed or foreign "
+                                                   "evaluation). Recorded on the version; a forced version never becomes champion.")
+    promoted_by: str = Field(default="", description="Who or what promotes, recorded on the version. Empty: dagster:<job name>.")
+
+
+class LeaderboardConfig(dg.Config):
+    model_name: str = Field(default="", description="Only this model name. Empty: every name in the registry.")
+    rows: int = Field(default=50, ge=1, le=1000, description="Rows in the UI table; `tunix-rt registry leaderboard` pages through all.")
+
+
+def _data_version(context: dg.AssetExecutionContext, asset: str, fallback: str) -> str:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    tags = event.asset_materialization.tags if event and event.asset_materialization else None
+    return (tags or {}).get("dagster/data_version", fallback)
+
+
+# deps on evaluation_spec: its blocking evaluation_lock check must have run before the guards look for it.
+@dg.asset(group_name="registry", code_version="promotion-candidate-v1", kinds={"python"}, deps=[evaluation_spec])
+def promotion_candidate(context: dg.AssetExecutionContext, config: PromotionConfig, base_checkpoint: CheckpointRef,
+                        trained_checkpoint: CheckpointRef, base_evaluation: EvaluationRef, trained_evaluation: EvaluationRef) -> dg.MaterializeResult:
+    """The better of base and fine-tuned by the locked metric and the spec's tie-breakers; writes nothing."""
+    try:
+        name = check_model_name(config.model_name) if config.model_name else default_model_name(base_checkpoint.name)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    options = [("base_checkpoint", base_checkpoint, base_evaluation), ("trained_checkpoint", trained_checkpoint, trained_evaluation)]
+    # "created_at asc" = the evaluation made first; base comes first when even that ties.
+    ranked = rank(options, lambda o: {"score": o[2].score, "ci95_low": o[2].ci95[0], "n": o[2].n, "created_at": os.path.getmtime(o[2].path)})
+    asset, checkpoint, evaluation = ranked[0]
+    candidate = candidate_from_evaluation(
+        name, checkpoint.path, checkpoint.sha256, evaluation, source_asset=asset, run_id=context.run.run_id,
+        data_version=_data_version(context, asset, checkpoint.sha256), promoted_by=config.promoted_by or f"dagster:{context.job_name}",
+        forced=config.force)
+    identity = json.dumps([name, checkpoint.sha256, hashlib.sha256(Path(evaluation.path).read_bytes()).hexdigest(), config.force])
+    return dg.MaterializeResult(
+        value=candidate,
+        data_version=dg.DataVersion(hashlib.sha256(identity.encode()).hexdigest()[:32]),
+        metadata={
+            "model_name": dg.MetadataValue.text(name),
+            "chosen": dg.MetadataValue.text(asset),
+            "sha256": dg.MetadataValue.text(checkpoint.sha256),
+            "score": dg.MetadataValue.float(evaluation.score),
+            "forced": dg.MetadataValue.bool(config.force),
+            "ranking": dg.MetadataValue.table(
+                records=[dg.TableRecord({"rank": i + 1, "asset": a, "score": round(e.score, 4), "ci95_low": round(e.ci95[0], 4), "n": e.n,
+                                         "sha256": c.sha256[:12]}) for i, (a, c, e) in enumerate(ranked)],
+                schema=dg.TableSchema(columns=[dg.TableColumn("rank", "int"), dg.TableColumn("asset", "string"), dg.TableColumn("score", "float"),
+                                               dg.TableColumn("ci95_low", "float"), dg.TableColumn("n", "int"), dg.TableColumn("sha256", "string")])),
+        },
+    )
+
+
+def _metrics_table(version: ModelVersion) -> dg.MetadataValue:
+    if version.by_category is None or version.score is None:
+        return dg.MetadataValue.text("no metrics (forced without a usable evaluation)")
+    overall = {"all": {"n": version.n, "correct": version.correct, "score": version.score, "ci95": [version.ci95_low, version.ci95_high]}}
+    return _breakdown_table({**overall, **version.by_category}, "category")
+
+
+def registration_metadata(result: PromotionResult) -> dict[str, dg.MetadataValue]:
+    """What the UI shows for a promotion: version, alias moves, sha256, URI, metrics snapshot."""
+    v = result.version
+    moves = [dg.TableRecord({"alias": m.alias, "from_version": m.from_version if m.from_version is not None else 0, "to_version": m.to_version,
+                             "reason": m.reason}) for m in result.alias_moves]
+    return {
+        "model_name": dg.MetadataValue.text(v.name),
+        "version": dg.MetadataValue.int(v.version),
+        "created": dg.MetadataValue.bool(result.created),
+        "sha256": dg.MetadataValue.text(v.sha256),
+        "uri": dg.MetadataValue.path(v.artifact_uri),
+        "size_bytes": dg.MetadataValue.int(v.size_bytes),
+        "aliases": dg.MetadataValue.text(", ".join(v.aliases) or "none"),
+        "alias_moves": dg.MetadataValue.table(records=moves) if moves else dg.MetadataValue.text("none"),
+        "metrics": _metrics_table(v),
+        "score": dg.MetadataValue.float(v.score) if v.score is not None else dg.MetadataValue.null(),
+        "dataset": dg.MetadataValue.text(f"{v.dataset_key} {v.dataset_sha256}"),
+        "evaluator": dg.MetadataValue.text(v.evaluator),
+        "forced": dg.MetadataValue.bool(v.forced),
+        "overridden": dg.MetadataValue.json(v.overridden),
+        "gate": dg.MetadataValue.json(result.gate.to_dict()),
+        "run_id": dg.MetadataValue.text(v.run_id),
+    }
+
+
+@dg.asset(group_name="registry", code_version="registered-model-v1", kinds={"python"},
+          check_specs=[dg.AssetCheckSpec(BEATS_CHAMPION, asset="registered_model",
+                                         description="The candidate beats the champion on paired items (McNemar p < 0.05); "
+                                                     "only then does the champion alias move.")])
+def registered_model(promotion_candidate: PromotionCandidate, model_registry: ModelRegistryResource):
+    """The candidate as a registry version: immutable copy, metrics snapshot, provenance; `champion` moves when it is better."""
+    try:
+        result = model_registry.promote(promotion_candidate)
+    except (PromotionRefused, ArtifactError, SchemaError, RegistryConnectionError) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    v = result.version
+    yield dg.MaterializeResult(value={"name": v.name, "version": v.version, "sha256": v.sha256, "uri": v.artifact_uri},
+                               data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
+                               metadata=registration_metadata(result))
+    gate = result.gate
+    yield dg.AssetCheckResult(check_name=BEATS_CHAMPION, passed=gate.better, severity=dg.AssetCheckSeverity.WARN, description=gate.reason,
+                              metadata={k: val for k, val in gate.to_dict().items() if val is not None and k != "reason"})
+
+
+@dg.asset(group_name="registry", deps=[registered_model], code_version="leaderboard-v1", kinds={"python"})
+def leaderboard(config: LeaderboardConfig, model_registry: ModelRegistryResource) -> dg.MaterializeResult:
+    """Every registry version ranked by the locked metric (CI, dataset hash, aliases); one row per version."""
+    page = model_registry.leaderboard(config.model_name or None, limit=config.rows)
+    rows = leaderboard_rows(page)
+    columns = [dg.TableColumn("rank", "int"), dg.TableColumn("name", "string"), dg.TableColumn("version", "int"), dg.TableColumn("score", "float"),
+               dg.TableColumn("ci95_low", "float"), dg.TableColumn("ci95_high", "float"), dg.TableColumn("n", "int"),
+               dg.TableColumn("dataset_sha256", "string"), dg.TableColumn("evaluator", "string"), dg.TableColumn("aliases", "string"),
+               dg.TableColumn("forced", "bool")]
+    records = [dg.TableRecord({c.name: r[c.name] for c in columns if r[c.name] is not None}) for r in rows]
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:32]),
+        metadata={"dagster/row_count": dg.MetadataValue.int(page.total), "shown": dg.MetadataValue.int(len(rows)),
+                  "leaderboard": dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))},
+    )

@@ -1,0 +1,75 @@
+"""The promotion guards as blocking checks on `promotion_candidate` (before anything is written).
+
+Each check runs the same guard functions `promote()` runs (`rules.py`). A failure blocks
+`registered_model` (ERROR) unless the candidate was forced and the failure is overridable; then
+it is reported as WARN and the override is recorded on the version.
+"""
+
+import dagster as dg
+
+from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock
+from tunix_rt_pipelines.defs.registry.assets import promotion_candidate
+from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate
+from tunix_rt_pipelines.defs.registry.rules import (
+    GUARD_LOCK,
+    GuardFailure,
+    artifact_failures,
+    golden_failures,
+    load_evaluation,
+    lock_failures,
+)
+from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
+
+LOCK_CHECK = "promotion_candidate_lock_passed"
+GOLDEN_CHECK = "promotion_candidate_on_pinned_golden"
+ARTIFACTS_CHECK = "promotion_candidate_artifacts_match"
+
+
+def guard_result(candidate: PromotionCandidate, failures: list[GuardFailure], passed_description: str) -> dg.AssetCheckResult:
+    if not failures:
+        return dg.AssetCheckResult(passed=True, description=passed_description, metadata={"forced": candidate.forced})
+    blocking = [f for f in failures if not (candidate.forced and f.overridable)]
+    note = "" if blocking else "\n(overridden by force=True; recorded on the version, which will not become champion)"
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        description="\n".join(f.message for f in failures) + note,
+        metadata={"failures": dg.MetadataValue.json([f.to_dict() for f in failures]), "forced": candidate.forced,
+                  "checkpoint": dg.MetadataValue.path(candidate.checkpoint_path)},
+    )
+
+
+def lock_passed_in_run(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether `evaluation_lock` was evaluated, and passed, in run `run_id`."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records if r.event_log_entry.dagster_event]
+    return any(e.asset_check_key == evaluation_lock.check_key and e.passed for e in evaluations)
+
+
+@dg.asset_check(asset=promotion_candidate, name=LOCK_CHECK, blocking=True,
+                description="evaluation_lock passed in this run and the candidate was scored under the pinned spec hash.")
+def promotion_candidate_lock_passed(context: dg.AssetCheckExecutionContext, promotion_candidate: PromotionCandidate,
+                                    model_registry: ModelRegistryResource) -> dg.AssetCheckResult:
+    failures = lock_failures(promotion_candidate, model_registry.pins())
+    if not lock_passed_in_run(context.instance, context.run.run_id):
+        failures.insert(0, GuardFailure(GUARD_LOCK, f"evaluation_lock did not pass in this run ({context.run.run_id}); "
+                                                    "materialize evaluation_spec in the same run (base_vs_trained_job does)", True))
+    return guard_result(promotion_candidate, failures, "the evaluation lock passed in this run; the candidate used the pinned spec")
+
+
+@dg.asset_check(asset=promotion_candidate, name=GOLDEN_CHECK, blocking=True,
+                description="The candidate's evaluation exists, agrees with it, and ran on the pinned golden-v1 hash with the pinned evaluator.")
+def promotion_candidate_on_pinned_golden(promotion_candidate: PromotionCandidate, model_registry: ModelRegistryResource) -> dg.AssetCheckResult:
+    _, failures = load_evaluation(promotion_candidate)
+    pins = model_registry.pins()
+    failures += golden_failures(promotion_candidate, pins)
+    return guard_result(promotion_candidate, failures, f"evaluated on {pins.dataset_key} {pins.dataset_sha256[:12]} by {pins.evaluator}")
+
+
+@dg.asset_check(asset=promotion_candidate, name=ARTIFACTS_CHECK, blocking=True,
+                description="The checkpoint exists, is safe to load, and hashes to the model the evaluation scored.")
+def promotion_candidate_artifacts_match(promotion_candidate: PromotionCandidate) -> dg.AssetCheckResult:
+    evaluation, _ = load_evaluation(promotion_candidate)
+    failures = artifact_failures(promotion_candidate, evaluation)
+    return guard_result(promotion_candidate, failures, f"{promotion_candidate.checkpoint_path} hashes to "
+                                                       f"{promotion_candidate.checkpoint_sha256[:12]}, the model the evaluation scored")

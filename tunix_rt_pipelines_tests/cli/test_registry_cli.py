@@ -1,0 +1,125 @@
+"""Contract of `tunix-rt registry ...`: list/leaderboard page and print JSON; show and export
+resolve versions and aliases; export verifies and refuses a non-empty destination or a tampered
+copy; promote applies the same guards as the pipeline; production needs an explicit migrate;
+every failure is one `error:` line and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunix_rt_pipelines.cli.main import main
+from tunix_rt_pipelines.defs.registry.registry import open_registry
+from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate
+
+
+@pytest.fixture
+def cli_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The registry the CLI finds through the environment, with three versions (v3 champion)."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    monkeypatch.setenv("TUNIX_RT_REGISTRY_URL", url)
+    monkeypatch.setenv("TUNIX_RT_REGISTRY_STORE", str(tmp_path / "store"))
+    registry = open_registry(url, tmp_path / "store", DATASETS)
+    for seed, correct in ((1, 20), (2, 25), (3, 70)):
+        registry.promote(make_candidate(tmp_path, seed=seed, correct=correct))
+    yield registry
+    registry.close()
+
+
+def cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = main(["registry", *argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def test_list_pages_and_prints_json(cli_registry, capsys):
+    code, out, _ = cli(capsys, "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "VERSION", "ALIASES", "SCORE", "CI95", "N", "DATASET", "FORCED", "SHA256", "CREATED"]
+    assert [line.split()[1] for line in lines[1:4]] == ["3", "2", "1"]  # newest first
+    assert "champion" in lines[1] and lines[-1] == "rows 1-3 of 3"
+    code, out, _ = cli(capsys, "list", "--name", NAME, "--limit", "1", "--offset", "1", "--json")
+    page = json.loads(out)
+    assert (code, page["total"], page["limit"], page["offset"], [i["version"] for i in page["items"]]) == (0, 3, 1, 1, [2])
+    assert page["items"][0]["sha256"] == cli_registry.get(NAME, 2).sha256
+    assert cli(capsys, "list", "--offset", "9")[1].strip() == "no versions at offset 9 (3 in total)"
+
+
+def test_leaderboard_ranks_and_pages(cli_registry, capsys):
+    code, out, _ = cli(capsys, "leaderboard", "--limit", "2")
+    rows = out.splitlines()
+    assert code == 0 and [r.split()[:3] for r in rows[1:3]] == [["1", NAME, "3"], ["2", NAME, "2"]] and rows[-1] == "rows 1-2 of 3"
+    page = json.loads(cli(capsys, "leaderboard", "--offset", "2", "--json")[1])
+    assert [(r["rank"], r["version"], r["score"]) for r in page["items"]] == [(3, 1, 0.2)]
+
+
+def test_show_by_version_alias_or_latest(cli_registry, capsys):
+    code, out, _ = cli(capsys, "show", NAME, "champion")
+    assert code == 0 and out.startswith(f"{NAME} v3  (aliases: champion)")
+    assert "score      0.700 (70/100), 95% CI [" in out and "addition" in out
+    assert json.loads(cli(capsys, "show", NAME, "latest", "--json")[1])["version"] == 3
+    assert json.loads(cli(capsys, "show", NAME, "v1", "--json")[1])["score"] == 0.2
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["show", "nope", "1"], "error: no model named 'nope' in the registry (known: tunix-rt-test)"),
+    (["show", NAME, "9"], "error: tunix-rt-test has no version or alias '9': versions 1..3, aliases: champion -> v3, or latest"),
+    (["export", NAME, "prod", "out"], "error: tunix-rt-test has no version or alias 'prod'"),
+    (["list", "--name", "nope"], "error: no model named 'nope'"),
+])
+def test_unknown_names_and_versions_are_one_clear_line(cli_registry, capsys, argv: list[str], message: str):
+    code, out, err = cli(capsys, *argv)
+    assert (code, out) == (1, "")
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_export_verifies_and_refuses_what_it_must(cli_registry, capsys, tmp_path: Path):
+    version = cli_registry.get(NAME, "champion")
+    code, out, _ = cli(capsys, "export", NAME, "champion", str(tmp_path / "out"))
+    assert code == 0 and out.strip().endswith(f"sha256 {version.sha256} verified")
+    code, _, err = cli(capsys, "export", NAME, "3", str(tmp_path / "out"))  # now not empty
+    assert code == 1 and "exists and is not an empty folder" in err
+    (cli_registry.artifact_path(version) / "config.json").write_text("{}")
+    code, _, err = cli(capsys, "export", NAME, "3", str(tmp_path / "out2"))
+    assert code == 1 and "modified outside the registry" in err and not (tmp_path / "out2").exists()
+
+
+def test_promote_applies_the_pipeline_guards(cli_registry, capsys, tmp_path: Path):
+    candidate = make_candidate(tmp_path, seed=7, correct=95)
+    args = ["promote", candidate.checkpoint_path, "--evaluation", candidate.evaluation_path, "--name", NAME, "--run-id", "r7"]
+    code, _, err = cli(capsys, *args, "--run-failed")
+    assert code == 1 and "[run] run r7 that produced cli failed" in err
+    code, out, _ = cli(capsys, *args)
+    assert code == 0 and out.startswith(f"registered {NAME} v4") and "champion: v3 -> v4" in out
+    code, out, _ = cli(capsys, *args)
+    assert code == 0 and out.startswith(f"already registered as {NAME} v4")
+    other = make_candidate(tmp_path, seed=8)
+    code, out, _ = cli(capsys, "promote", other.checkpoint_path, "--name", NAME, "--force")  # no evaluation at all
+    assert code == 0 and "v5" in out and "forced over" in out
+    assert cli_registry.get(NAME, 5).forced and cli_registry.aliases(NAME) == {"champion": 4}
+    code, _, err = cli(capsys, "promote", str(tmp_path / "missing"), "--name", NAME, "--force")
+    assert code == 1 and "not a folder" in err
+
+
+def test_alias_moves_by_hand(cli_registry, capsys):
+    code, out, _ = cli(capsys, "alias", NAME, "champion", "1", "--reason", "rollback")
+    assert (code, out.strip()) == (0, f"{NAME} champion: v3 -> v1")
+    assert cli_registry.alias_history(NAME)[-1]["reason"] == "rollback"
+
+
+def test_production_needs_a_url_and_an_explicit_migrate(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TUNIX_RT_ENV", "prod")
+    monkeypatch.delenv("TUNIX_RT_REGISTRY_URL", raising=False)
+    code, _, err = cli(capsys, "list")
+    assert code == 1 and err.startswith("error: $TUNIX_RT_REGISTRY_URL is not set; in production the registry is PostgreSQL")
+    monkeypatch.setenv("TUNIX_RT_REGISTRY_URL", f"sqlite:///{tmp_path / 'prod.db'}")
+    code, _, err = cli(capsys, "list")
+    assert code == 1 and "is empty, this code needs v2; run `tunix-rt registry migrate`" in err
+    code, out, _ = cli(capsys, "migrate")
+    assert code == 0 and out.strip().endswith("schema v0 -> v2")
+    assert cli(capsys, "migrate")[1].strip().endswith("schema already at v2")
+    assert cli(capsys, "list")[:2] == (0, "no versions registered\n")

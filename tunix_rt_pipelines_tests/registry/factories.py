@@ -1,0 +1,95 @@
+"""Cheap, real inputs for registry tests: distinct checkpoints and genuine evaluations.
+
+- `make_checkpoint`: a distinct checkpoint folder. Without a template it is a few KB (config,
+  tokenizer, one safetensors tensor): enough for everything the registry checks, which is files
+  and hashes. With a template (a real tiny model) it copies it and perturbs one tensor, so the
+  result still loads and generates.
+- `make_evaluation`: predictions answering chosen golden-v1 items right, scored by the project's
+  own `evaluate_predictions` (no hand-written metrics).
+- `promote_many`: the worker the concurrency test runs in threads inside spawned processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY
+from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.defs.evaluation import lock
+from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef, evaluate_predictions
+from tunix_rt_pipelines.defs.evaluation.predictions import predictions_jsonl
+from tunix_rt_pipelines.defs.models.loading import checkpoint_files, folder_sha256
+from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate, candidate_from_evaluation
+from tunix_rt_pipelines.environment import REPO_ROOT
+
+DATASETS = REPO_ROOT / "datasets"
+NAME = "tunix-rt-test"
+
+
+@cache
+def golden():
+    """golden-v1's rows and hash, read once."""
+    data = read_dataset(DATASETS / GOLDEN_KEY)
+    return data.rows, data.sha256
+
+
+def make_checkpoint(folder: Path, seed: int, template: Path | None = None) -> tuple[Path, str]:
+    """A distinct checkpoint in `folder`; returns it and its `folder_sha256`."""
+    folder.mkdir(parents=True)
+    if template is None:
+        (folder / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 8}))
+        (folder / "tokenizer.json").write_text(json.dumps({"version": "1.0", "model": {"type": "BPE", "vocab": {}}}))
+        save_file({"w": np.random.default_rng(seed).standard_normal((4, 4)).astype(np.float32)}, str(folder / "model.safetensors"),
+                  metadata={"format": "pt"})
+    else:
+        for path in checkpoint_files(template):
+            shutil.copy2(path, folder / path.name)
+        weights = folder / "model.safetensors"
+        tensors = load_file(str(weights))
+        key = sorted(k for k in tensors if k.endswith("weight") and tensors[k].ndim == 2)[0]
+        tensors[key] = tensors[key] + np.random.default_rng(seed).standard_normal(tensors[key].shape).astype(tensors[key].dtype) * 0.01
+        save_file(tensors, str(weights), metadata={"format": "pt"})
+    return folder, folder_sha256(folder)
+
+
+def make_evaluation(folder: Path, model_sha256: str, correct: int | set[str]) -> EvaluationRef:
+    """Score predictions that get the first `correct` golden items (or these ids) right."""
+    rows, sha = golden()
+    right = {r.id for r in rows[:correct]} if isinstance(correct, int) else correct
+    folder.mkdir(parents=True, exist_ok=True)
+    answers = ((r.id, f"Answer: {r.ground_truth if r.id in right else 'no idea'}") for r in rows)
+    (folder / "predictions.jsonl").write_bytes(predictions_jsonl(answers))
+    (folder / "predictions_meta.json").write_text(json.dumps({"dataset_sha256": sha, "model_sha256": model_sha256}))
+    ref, _ = evaluate_predictions(folder, rows, GOLDEN_KEY, sha, lock.spec_sha256())
+    return ref
+
+
+def make_candidate(tmp: Path, seed: int, correct: int | set[str] = 50, *, name: str = NAME, template: Path | None = None,
+                   **overrides) -> PromotionCandidate:
+    """A checkpoint, its evaluation, and the candidate built the way assets and sweeps build it."""
+    folder, sha = make_checkpoint(tmp / f"ckpt-{seed}", seed, template)
+    evaluation = make_evaluation(tmp / f"eval-{seed}", sha, correct)
+    candidate = candidate_from_evaluation(name, str(folder), sha, evaluation, source_asset="trained_checkpoint", run_id=f"run-{seed}",
+                                          training_config={"seed": seed}, promoted_by="pytest")
+    return dataclasses.replace(candidate, **overrides)
+
+
+def promote_many(url: str, root: str, candidates: list[PromotionCandidate], threads: int) -> list[tuple[str, int, bool]]:
+    """Promote `candidates` from `threads` threads of this process (its own engine); `(sha, version, created)`."""
+    from tunix_rt_pipelines.defs.registry.registry import open_registry
+
+    registry = open_registry(url, Path(root), DATASETS)
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(registry.promote, candidates))
+    finally:
+        registry.close()
+    return [(r.version.sha256, r.version.version, r.created) for r in results]
