@@ -33,7 +33,8 @@ def staged_dir(final: Path) -> Iterator[Path]:
     """Yield an empty temporary sibling of `final`; on success it takes `final`'s place.
 
     On any error the temporary folder is removed and `final` is left as it was. A previous
-    `final` is moved aside first and removed only after the new one is in place.
+    `final` is moved aside first and removed only after the new one is in place; between the
+    two renames `final` is briefly absent, so readers of a folder being replaced may retry.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
@@ -44,8 +45,9 @@ def staged_dir(final: Path) -> Iterator[Path]:
         raise
     old = None
     if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
+        # A unique name per call: two replacements of the same folder never collide here.
+        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+        os.replace(final, old / final.name)
     os.replace(tmp, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

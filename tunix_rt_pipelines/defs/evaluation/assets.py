@@ -16,17 +16,9 @@ from tunix_rt_pipelines.defs.evaluation.compare import SIGNIFICANCE_LEVEL, compa
 from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef, evaluate_predictions, read_evaluation
 from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef
 from tunix_rt_pipelines.defs.inference.predict import PredictionsRef
-from tunix_rt_pipelines.defs.training.assets import png_markdown
+from tunix_rt_pipelines.defs.metadata import breakdown_table, png_markdown
 from tunix_rt_pipelines.files import atomic_write_text
 from tunix_rt_pipelines.resources.storage import ProjectStorage
-
-
-def _breakdown_table(groups: dict, key: str) -> dg.MetadataValue:
-    records = [dg.TableRecord({key: name, "n": g["n"], "correct": g["correct"], "score": round(g["score"], 4),
-                               "ci95_low": round(g["ci95"][0], 4), "ci95_high": round(g["ci95"][1], 4)}) for name, g in groups.items()]
-    schema = dg.TableSchema(columns=[dg.TableColumn(key, "string"), dg.TableColumn("n", "int"), dg.TableColumn("correct", "int"),
-                                     dg.TableColumn("score", "float"), dg.TableColumn("ci95_low", "float"), dg.TableColumn("ci95_high", "float")])
-    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def run_evaluation(golden: DatasetRef, spec: SpecRef, predictions: PredictionsRef) -> dg.MaterializeResult:
@@ -40,8 +32,8 @@ def run_evaluation(golden: DatasetRef, spec: SpecRef, predictions: PredictionsRe
         metadata={
             "score": dg.MetadataValue.float(ref.score), "n": dg.MetadataValue.int(ref.n), "correct": dg.MetadataValue.int(ref.correct),
             "ci95_low": dg.MetadataValue.float(ref.ci95[0]), "ci95_high": dg.MetadataValue.float(ref.ci95[1]),
-            "by_category": _breakdown_table(report["by_category"], "category"),
-            "by_difficulty": _breakdown_table(report["by_difficulty"], "difficulty"),
+            "by_category": breakdown_table(report["by_category"], "category"),
+            "by_difficulty": breakdown_table(report["by_difficulty"], "difficulty"),
             "evaluator": dg.MetadataValue.text(ref.evaluator), "spec_sha256": dg.MetadataValue.text(ref.spec_sha256),
             "dataset": dg.MetadataValue.text(ref.dataset_key), "dataset_sha256": dg.MetadataValue.text(ref.dataset_sha256),
             "model": dg.MetadataValue.text(ref.model_name), "model_sha256": dg.MetadataValue.text(ref.model_sha256),

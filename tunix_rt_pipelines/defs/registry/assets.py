@@ -14,9 +14,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from tunix_rt_pipelines.defs.evaluation.assets import _breakdown_table  # the evaluations' own per-category table
 from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef
 from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_spec
+from tunix_rt_pipelines.defs.metadata import breakdown_table
 from tunix_rt_pipelines.defs.models.loading import CheckpointRef
 from tunix_rt_pipelines.defs.registry.artifacts import ArtifactError
 from tunix_rt_pipelines.defs.registry.best import rank
@@ -88,7 +88,7 @@ def _metrics_table(version: ModelVersion) -> dg.MetadataValue:
     if version.by_category is None or version.score is None:
         return dg.MetadataValue.text("no metrics (forced without a usable evaluation)")
     overall = {"all": {"n": version.n, "correct": version.correct, "score": version.score, "ci95": [version.ci95_low, version.ci95_high]}}
-    return _breakdown_table({**overall, **version.by_category}, "category")
+    return breakdown_table({**overall, **version.by_category}, "category")
 
 
 def registration_metadata(result: PromotionResult) -> dict[str, dg.MetadataValue]:

@@ -1,7 +1,6 @@
 """`trained_checkpoint`: the base model after supervised fine-tuning on the traces (GPU pool)."""
 
 
-import base64
 import hashlib
 import json
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.jsonl import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.defs.metadata import png_markdown
 from tunix_rt_pipelines.defs.models.assets import checkpoint_metadata
 from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, describe_folder
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
@@ -19,11 +19,6 @@ def training_key(base_sha256: str, traces_sha256: str, config: TrainingConfig) -
     """One folder per (base model, traces, config): a rerun after a crash finds its checkpoints."""
     payload = json.dumps([base_sha256, traces_sha256, config.model_dump()], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def png_markdown(path: Path, alt: str) -> dg.MetadataValue:
-    """A PNG embedded in markdown metadata (the UI renders data: URIs)."""
-    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})")
 
 
 @dg.asset(group_name="training", pool="gpu", code_version="sft-v1", kinds={"pytorch", "safetensors"})
