@@ -47,58 +47,29 @@ def encode_traces(traces: Sequence, tokenizer, max_seq_length: int) -> EncodedTr
     return EncodedTraces(examples, too_long)
 
 
-def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, megabatch: int = 8) -> list[list[int]]:
-    """Batches of example indices with little padding, still well mixed.
+class TraceDataset:
+    """A map-style dataset of `Example`s for `torch.utils.data.DataLoader` / `Trainer`."""
 
-    The examples are shuffled with `seed` and cut into megabatches of `batch_size * megabatch`.
-    Each megabatch is sorted by length and split into batches. On reasoning-traces-v1 this takes
-    the share of real (non-pad) tokens from ~72% for random batches to ~95%, so about a quarter
-    less compute per step. transformers 5 dropped `group_by_length`, so this does the same job.
-    """
-    import random
-
-    order = list(range(len(lengths)))
-    random.Random(seed).shuffle(order)
-    batches = []
-    for start in range(0, len(order), batch_size * megabatch):
-        chunk = sorted(order[start:start + batch_size * megabatch], key=lambda i: lengths[i])
-        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
-    return batches
-
-
-class BatchDataset:
-    """A map-style dataset whose items are whole batches (lists of examples).
-
-    `Trainer` runs with `per_device_train_batch_size=1` over it and shuffles the batches; the
-    collator pads the one batch it receives.
-    """
-
-    def __init__(self, examples: list[Example], batches: list[list[int]]):
+    def __init__(self, examples: list[Example]):
         self.examples = examples
-        self.batches = batches
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return len(self.examples)
 
-    def __getitem__(self, i: int) -> list[dict[str, list[int]]]:
-        return [{"input_ids": self.examples[j].input_ids, "labels": self.examples[j].labels} for j in self.batches[i]]
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        return {"input_ids": self.examples[i].input_ids, "labels": self.examples[i].labels}
 
 
 class PadCollator:
-    """Right-pads one batch; counts the real (non-pad) tokens it has seen for throughput figures.
-
-    Accepts a list of examples, or a one-element list holding a list of examples (a `BatchDataset` item).
-    """
+    """Right-pads a batch; counts the real (non-pad) tokens it has seen for throughput figures."""
 
     def __init__(self, pad_token_id: int):
         self.pad_token_id = pad_token_id
         self.tokens_seen = 0
 
-    def __call__(self, batch: list):
+    def __call__(self, batch: list[dict[str, list[int]]]):
         import torch
 
-        if len(batch) == 1 and isinstance(batch[0], list):
-            batch = batch[0]
         width = max(len(b["input_ids"]) for b in batch)
         ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)   # (B, T)
         labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)     # (B, T)

@@ -22,7 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tunix_rt_pipelines.defs.training.data import BatchDataset, PadCollator, encode_traces, length_grouped_batches
+from tunix_rt_pipelines.defs.training.data import (
+    PadCollator,
+    TraceDataset,
+    encode_traces,
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def _training_arguments(config: Any, output_dir: Path, device: str):
         output_dir=str(output_dir),
         max_steps=config.max_steps if config.max_steps > 0 else -1,
         num_train_epochs=config.num_train_epochs,
-        per_device_train_batch_size=1,  # each dataset item is a whole length-grouped batch (data.py)
+        per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         learning_rate=config.learning_rate,
         warmup_steps=config.warmup_steps,
@@ -140,9 +144,8 @@ def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbac
     checkpoints = work_dir / "checkpoints"
     resume = _latest_checkpoint(checkpoints)
     collator = PadCollator(tokenizer.pad_token_id)
-    batches = length_grouped_batches([len(e.input_ids) for e in encoded.examples], config.batch_size, config.seed)
     trainer = Trainer(model=model, args=_training_arguments(config, checkpoints, device), data_collator=collator,
-                      train_dataset=BatchDataset(encoded.examples, batches),
+                      train_dataset=TraceDataset(encoded.examples),
                       callbacks=list(callbacks) + ([_progress_callback(progress)] if progress else []))
     trainer.remove_callback(PrinterCallback)  # the loss history is returned and plotted instead of printed
     start = time.perf_counter()
