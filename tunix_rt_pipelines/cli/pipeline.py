@@ -26,7 +26,7 @@ concurrency:
     default_limit: 1
 """
 # Smoke settings: every asset runs, on a few items and steps (about a minute on 2 cores).
-SMOKE_CONFIG = {"ops": {"trained_checkpoint": {"config": {"max_steps": 20, "save_steps": 10, "max_train_samples": 640}},
+SMOKE_CONFIG = {"ops": {"trained_checkpoint": {"config": {"max_steps": 20, "save_steps": 10, "logging_steps": 5, "max_train_samples": 640}},
                         "base_predictions": {"config": {"max_items": 20}},
                         "trained_predictions": {"config": {"max_items": 20}}}}
 
@@ -132,7 +132,20 @@ def latest_report(instance) -> dict[str, Any]:
         "dataset_sha256": comparison["dataset_sha256"], "evaluator": comparison["evaluator"],
         "wall_seconds": round(stats.end_time - stats.start_time, 1) if stats.end_time and stats.start_time else None,
         "comparison_path": comparison_path,
+        "registered": _registered_in_run(instance, event.run_id),
     }
+
+
+def _registered_in_run(instance, run_id: str) -> dict[str, Any] | None:
+    """The registry version `registered_model` produced in the same run, if it ran."""
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("registered_model"))
+    if event is None or event.run_id != run_id:
+        return None
+    meta = event.asset_materialization.metadata
+    return {"name": meta["model_name"].value, "version": meta["version"].value, "aliases": meta["aliases"].value,
+            "created": meta["created"].value, "sha256": meta["sha256"].value, "uri": meta["uri"].value}
 
 
 def format_report(r: dict[str, Any]) -> str:
@@ -144,7 +157,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"  trained  {t['score']:.3f}  (n={t['n']}, 95% CI [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}])",
         f"  delta    {r['delta']:+.3f}  ({r['fixed']} fixed, {r['broken']} broken)  McNemar exact p = {r['p_value']:.2g}"
         + ("  -> significant improvement" if r["significant_improvement"] else "  -> not a significant improvement"),
-    ])
+    ] + ([f"  registry {g['name']} v{g['version']} ({'new' if g['created'] else 'already registered'}; aliases: {g['aliases']})  {g['uri']}"]
+         if (g := r.get("registered")) else []))
 
 
 def report(args: argparse.Namespace) -> int:
