@@ -1,7 +1,7 @@
 """`RayResource`: a Ray connection for one step, started on use and always shut down after.
 
-Local by default (a private Ray for the run, sized by `num_cpus`/`num_gpus`); with an address
-it joins a running cluster instead (`ray start --head`, then `address="127.0.0.1:6379"`).
+Local by default (a private Ray started for the run, sized by `num_cpus`/`num_gpus`, never a
+cluster found on the machine); with an address it joins that running cluster instead (`ray start --head`, then `address="127.0.0.1:6379"`).
 The sweep's config may name another address for one run, which is why the connection opens in
 `session()` rather than at step start.
 """
@@ -43,7 +43,9 @@ class RayResource(dg.ConfigurableResource):
         ray = import_ray()
         address = address or self.address
         local = {} if address else {"num_cpus": self.num_cpus or None, "num_gpus": None if self.num_gpus < 0 else self.num_gpus}
-        ray.init(address=address or None, include_dashboard=False, log_to_driver=False, **local)
+        # "local", not None: None would join whatever cluster `ray start` last left in /tmp/ray
+        # (or $RAY_ADDRESS), e.g. a colleague's on a shared machine.
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, **local)
         self._connected = True
         try:
             yield ray.cluster_resources()
