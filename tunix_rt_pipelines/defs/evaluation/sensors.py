@@ -18,11 +18,12 @@ from pathlib import Path
 import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1
+from tunix_rt_pipelines.defs.datasets.checks import dataset_checks
 from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY
 from tunix_rt_pipelines.defs.datasets.jsonl import MANIFEST_FILE, read_dataset
 from tunix_rt_pipelines.defs.evaluation import lock
 from tunix_rt_pipelines.defs.evaluation.assets import base_evaluation, base_vs_trained, trained_evaluation
-from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_spec
+from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock, evaluation_spec
 from tunix_rt_pipelines.defs.inference.assets import base_predictions, trained_predictions
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
@@ -34,6 +35,10 @@ evaluation_refresh_job = dg.define_asset_job(
     description="Re-predict and re-score golden-v1 with the current evaluator, behind the data checks and the evaluation lock.",
     executor_def=dg.in_process_executor,
 )
+
+# Definitions holding the checks of the refreshed assets (blocking data and lock checks, and
+# trained_beats_base, which base_vs_trained yields itself).
+_CHECKED = (*dataset_checks, evaluation_lock, base_vs_trained)
 
 # For each side: its evaluation, and the predictions it scores.
 _SIDES = {"base": (base_evaluation.key, base_predictions.key), "trained": (trained_evaluation.key, trained_predictions.key)}
@@ -85,6 +90,8 @@ def reevaluate_on_golden_or_evaluator_change(context: dg.SensorEvaluationContext
     run_key = f"golden:{golden_sha[:16]}|manifest:{manifest_sha[:16]}|evaluator:{spec_sha[:16]}|lock:{pinned.sha256[:16] if pinned else 'none'}"
     if run_key == context.cursor:
         return dg.SkipReason(f"already requested a refresh for {run_key}")
-    request = dg.RunRequest(run_key=run_key, asset_selection=selection,
+    # The checks are named explicitly rather than left to the default, so the gate is visible in the request.
+    checks = [key for definition in _CHECKED for key in definition.check_keys if key.asset_key in selection]
+    request = dg.RunRequest(run_key=run_key, asset_selection=selection, asset_check_keys=checks,
                             tags={"tunix_rt/golden_sha256": golden_sha, "tunix_rt/spec_sha256": spec_sha})
     return dg.SensorResult(run_requests=[request], cursor=run_key)
