@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.schedules import NIGHTLY_CRON, nightly_base_vs_trained
 from tunix_rt_pipelines.definitions import defs
+from tunix_rt_pipelines.defs.schedules import NIGHTLY_CRON, nightly_base_vs_trained
 
 
 def test_nightly_schedule_definition():

@@ -6,9 +6,9 @@ import dagster as dg
 import pytest
 from pydantic import ValidationError
 
+from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.defs.evaluation.spec import METRIC_NAME
 from tunix_rt_pipelines.defs.sweep.config import OPERATIONAL_FIELDS, SweepConfig
-from tunix_rt_pipelines.definitions import defs
 
 
 @pytest.fixture(scope="module")

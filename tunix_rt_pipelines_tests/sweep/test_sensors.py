@@ -7,10 +7,10 @@ import json
 import dagster as dg
 import pytest
 
+from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.defs.datasets.assets import training_traces
 from tunix_rt_pipelines.defs.models.assets import base_checkpoint
 from tunix_rt_pipelines.defs.sweep.sensors import sweep_on_new_training_inputs, sweep_run_key
-from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
