@@ -1,32 +1,19 @@
 """`RayResource`: a Ray connection for one step, started on use and always shut down after.
 
-Local by default (a private Ray started for the run, sized by `num_cpus`/`num_gpus`, never a
-cluster found on the machine); with an address it joins that running cluster instead (`ray start --head`, then `address="127.0.0.1:6379"`).
-The sweep's config may name another address for one run, which is why the connection opens in
-`session()` rather than at step start.
+Local by default: a private Ray started for the run, sized by `num_cpus`/`num_gpus`, never a
+cluster found on the machine. With an address it joins that running cluster instead
+(`ray start --head`, then `address="127.0.0.1:6379"`). The sweep's config may name another
+address for one run, which is why the connection opens in `session()` rather than at step start.
 """
 
-
 import contextlib
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-
-def import_ray():
-    """`import ray` with Ray's `uv run` hook off.
-
-    Under `uv run`, Ray 2.60 ships the driver's working directory to every worker as a runtime
-    env, including `.venv/` (6 GB copied into /tmp/ray per session here). Workers already run
-    the same interpreter and installed package, so the hook is pure cost.
-    """
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    import ray
-
-    return ray
+from tunix_rt_pipelines.ray_env import import_ray
 
 
 class RayResource(dg.ConfigurableResource):

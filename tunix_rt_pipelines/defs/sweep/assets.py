@@ -41,7 +41,7 @@ _COLUMNS = {"trial": "string", "status": "string", "params": "string", "answer_c
 
 def lock_passed_in_run(context: dg.AssetExecutionContext) -> bool | None:
     """Whether `evaluation_lock` passed in this run; None when it did not run in this run."""
-    entries = context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    entries = context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     results = [e.dagster_event.asset_check_evaluation_data for e in entries if e.dagster_event is not None]
     results = [r for r in results if r.asset_check_key == LOCK_CHECK_KEY]
     return results[-1].passed if results else None
@@ -86,7 +86,13 @@ def _metadata(ref: SweepRef, payload: dict, rows: list[dict], sweep_dir: Path, r
     }
 
 
-def _plan(config: SweepConfig, sweep_dir: Path, spec: SpecRef, golden: DatasetRef, traces: DatasetRef, base: CheckpointRef) -> SweepPlan:
+def sweep_identity(config: SweepConfig, spec: SpecRef, golden: DatasetRef, traces: DatasetRef, base: CheckpointRef) -> dict:
+    """What the sweep computes: its inputs' content hashes and the settings that change results."""
+    return {"base_sha256": base.sha256, "traces_sha256": traces.sha256, "golden_sha256": golden.sha256,
+            "spec_sha256": spec.sha256, "config": config.identity()}
+
+
+def build_plan(config: SweepConfig, sweep_dir: Path, spec: SpecRef, golden: DatasetRef, traces: DatasetRef, base: CheckpointRef) -> SweepPlan:
     inputs = TrialInputs(base_dir=base.path, traces=traces, golden=golden, spec_sha256=spec.sha256,
                          training=config.training.model_dump(), inference=config.inference.model_dump(), work_root=str(sweep_dir / "trials"),
                          cpus_per_trial=config.cpus_per_trial, gpus_per_trial=config.gpus_per_trial,
@@ -101,11 +107,10 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, evaluat
                  training_traces: DatasetRef, base_checkpoint: CheckpointRef, ray: RayResource, storage: ProjectStorage) -> dg.MaterializeResult:
     """A seeded Ray Tune sweep of training hyperparameters, each trial scored with answer_correctness on golden-v1."""
     lock_state = lock_gate(context, config.force)
-    identity = {"base_sha256": base_checkpoint.sha256, "traces_sha256": training_traces.sha256, "golden_sha256": golden_v1.sha256,
-                "spec_sha256": evaluation_spec.sha256, "config": config.identity()}
+    identity = sweep_identity(config, evaluation_spec, golden_v1, training_traces, base_checkpoint)
     sweep_id = config.sweep_id or sweep_key(identity)
     sweep_dir = storage.artifacts_path("tuning", sweep_id)
-    plan = _plan(config, sweep_dir, evaluation_spec, golden_v1, training_traces, base_checkpoint)
+    plan = build_plan(config, sweep_dir, evaluation_spec, golden_v1, training_traces, base_checkpoint)
     try:
         claim_sweep_dir(sweep_dir, identity)
         with ray.session(config.ray_address) as cluster:

@@ -182,6 +182,9 @@ def parse_search_space(raw: Mapping[str, Any], fields: Mapping[str, FieldInfo]) 
 
 def to_tune_domains(space: Mapping[str, Any]) -> dict[str, Any]:
     """Ray Tune domain objects for a parsed space (`randint`'s inclusive max becomes Ray's exclusive upper)."""
+    from tunix_rt_pipelines.ray_env import import_ray
+
+    import_ray()
     from ray import tune
 
     out: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from tunix_rt_pipelines.defs.sweep.results import FAILED, SUCCEEDED, UNFINISHED,
 from tunix_rt_pipelines.defs.sweep.search_space import to_tune_domains
 from tunix_rt_pipelines.defs.sweep.trainable import TrialInputs, count_attempts, run_trial
 from tunix_rt_pipelines.files import atomic_write_text
+from tunix_rt_pipelines.ray_env import import_ray
 
 EXPERIMENT = "experiment"
 IDENTITY_FILE = "sweep.json"
@@ -126,6 +127,7 @@ def build_tuner(plan: SweepPlan):
     Returns:
         `(tuner, resumed)`.
     """
+    import_ray()
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
