@@ -19,10 +19,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.defs.models.loading import folder_sha256
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
 from tunix_rt_pipelines.defs.sweep.jobs import sweep_job
-from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -213,10 +213,8 @@ def ray_head(num_cpus: int):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             head.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
         with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGKILL)  # what SIGTERM left (the `ray start` process itself lingers)
         head.wait(timeout=10)
