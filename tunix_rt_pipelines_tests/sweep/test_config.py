@@ -67,7 +67,7 @@ def test_sweep_id_must_be_a_plain_folder_name(sweep_id):
 def test_identity_ignores_operational_settings_only():
     base = SweepConfig()
     operational = SweepConfig(max_concurrent_trials=3, max_failures=2, ray_address="127.0.0.1:6379", sweep_id="mine",
-                              retry_failed_trials=True, force=True)
+                              retry_failed_trials=True, force=True, reuse_workers=False)
     assert operational.identity() == base.identity()
     assert not OPERATIONAL_FIELDS & set(base.identity())
     for changed in (SweepConfig(seed=1), SweepConfig(num_samples=5), SweepConfig(training={"max_steps": 3}),

@@ -134,7 +134,8 @@ def test_failed_trial_is_recorded_not_scored_and_max_failures_decides(tmp_path, 
 
 
 def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, tiny_model_dir, instance):
-    config = smoke_config(max_concurrent_trials=1)
+    # Trials long enough (~10 s of training each) that the second is still running when SIGINT lands.
+    config = smoke_config(max_concurrent_trials=1, training={**SMOKE_TRAINING, "max_steps": 60})
     args = {"artifacts": str(tmp_path / "artifacts"), "model_dir": str(tiny_model_dir), "num_cpus": 1,
             "config": json.loads(config.model_dump_json())}
     proc = subprocess.Popen([sys.executable, "-m", "tunix_rt_pipelines_tests.sweep.sweep_driver", json.dumps(args)],
@@ -142,7 +143,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, t
     try:
         first = _wait_for(lambda: next(iter((tmp_path / "artifacts" / "tuning").glob("*/experiment/trial_*_00000/checkpoint_000000")), None),
                           timeout=300, proc=proc)
-        time.sleep(2)  # let Tune register the result
+        time.sleep(1)  # let Tune register the result
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=180)
     finally:

@@ -99,7 +99,7 @@ def build_plan(config: SweepConfig, sweep_dir: Path, spec: SpecRef, golden: Data
                          int_keys=integer_keys(TrainingConfig.model_fields))
     return SweepPlan(sweep_dir=sweep_dir, space=config.dimensions(), inputs=inputs, num_samples=config.num_samples, seed=config.seed,
                      metric=config.metric, mode=config.mode, max_concurrent_trials=config.max_concurrent_trials,
-                     retry_failed=config.retry_failed_trials)
+                     retry_failed=config.retry_failed_trials, reuse_workers=config.reuse_workers)
 
 
 @dg.asset(group_name="sweep", pool="gpu", code_version="sweep-v1", kinds={"ray", "pytorch"})

@@ -52,6 +52,7 @@ class SweepPlan:
     mode: str
     max_concurrent_trials: int = 1
     retry_failed: bool = False
+    reuse_workers: bool = True  # run trials one after another in the same Ray worker process
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,10 @@ def build_tuner(plan: SweepPlan):
         # TuneConfig.max_concurrent_trials (with a warning) when search_alg is a BasicVariantGenerator.
         search_alg=BasicVariantGenerator(random_state=plan.seed, max_concurrent=plan.max_concurrent_trials),
         trial_dirname_creator=_trial_dirname,
+        # A fresh worker per trial re-imports torch and transformers (~10 s on 2 cores): most of
+        # Ray's per-trial cost (benchmarks/sweep_concurrency.py). Trials share nothing else:
+        # each loads its model from disk and seeds itself.
+        reuse_actors=plan.reuse_workers,
     )
     run_config = tune.RunConfig(
         name=EXPERIMENT, storage_path=str(plan.sweep_dir), verbose=1,
