@@ -18,6 +18,14 @@ SMOKE_TRAINING = {"max_steps": 3, "batch_size": 8, "max_train_samples": 32, "war
 SMOKE_INFERENCE = {"max_items": 6, "max_new_tokens": 12, "batch_size": 6}
 
 
+@pytest.fixture(autouse=True)
+def _private_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the model registry is merged, sweep_job promotes into it: keep each test's registry
+    (SQLite + file store, read from these variables at run time) in its own folder."""
+    monkeypatch.setenv("TUNIX_RT_REGISTRY_URL", f"sqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setenv("TUNIX_RT_REGISTRY_STORE", str(tmp_path / "registry"))
+
+
 def dataset_ref(key: str) -> DatasetRef:
     data = read_dataset(REAL_DATASETS / key)
     return DatasetRef(key=key, kind=data.kind, path=str(REAL_DATASETS / key), sha256=data.sha256, count=len(data.rows))

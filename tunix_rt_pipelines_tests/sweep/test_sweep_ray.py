@@ -41,7 +41,8 @@ def smoke_config(**overrides) -> SweepConfig:
 
 
 def resources(tmp_path: Path, model_dir: Path, num_cpus: int = 2) -> dict:
-    return {"storage": ProjectStorage(datasets_dir=str(REAL_DATASETS), artifacts_dir=str(tmp_path / "artifacts")),
+    """The code location's resources, with test storage, model and a 2-CPU local Ray."""
+    return {**defs.resources, "storage": ProjectStorage(datasets_dir=str(REAL_DATASETS), artifacts_dir=str(tmp_path / "artifacts")),
             "base_model": BaseModelResource(name_or_path=str(model_dir)), "ray": RayResource(num_cpus=num_cpus)}
 
 
