@@ -7,12 +7,14 @@ from typing import Any
 from tunix_rt_pipelines.environment import get_environment
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.model_registry import SqlModelRegistry
+from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
 def build_resources() -> dict[str, Any]:
     env = get_environment()
-    common = {"storage": ProjectStorage(), "base_model": BaseModelResource()}
+    # ray: a local Ray per sweep run; set its address (or SweepConfig.ray_address) for a cluster.
+    common = {"storage": ProjectStorage(), "base_model": BaseModelResource(), "ray": RayResource()}
     resources_by_env: dict[str, dict[str, Any]] = {
         # SQLite in the project home, or PostgreSQL whenever $TUNIX_RT_REGISTRY_URL is set.
         "local": {**common, "model_registry": SqlModelRegistry()},

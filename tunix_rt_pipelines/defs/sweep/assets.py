@@ -1,0 +1,141 @@
+"""`tuning_sweep`: a Ray Tune hyperparameter sweep over the real train -> predict -> evaluate loop.
+
+It stands behind the evaluation lock: it refuses to start unless the blocking `evaluation_lock`
+check passed in the same run (`sweep_job` includes it), or `force=True`, which the results
+record. The sweep lives in `<artifacts>/tuning/<sweep id>/` and resumes from there.
+"""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef
+from tunix_rt_pipelines.defs.evaluation import lock
+from tunix_rt_pipelines.defs.evaluation.spec import metric_id
+from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef, evaluation_lock
+from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, describe_folder
+from tunix_rt_pipelines.defs.sweep.config import SweepConfig
+from tunix_rt_pipelines.defs.sweep.results import (
+    FAILED,
+    SUCCEEDED,
+    SweepRef,
+    best_trial,
+    failure_message,
+    results_payload,
+    table_rows,
+    write_results,
+)
+from tunix_rt_pipelines.defs.sweep.search_space import integer_keys
+from tunix_rt_pipelines.defs.sweep.trainable import TrialInputs
+from tunix_rt_pipelines.defs.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
+from tunix_rt_pipelines.defs.training.assets import png_markdown
+from tunix_rt_pipelines.defs.training.config import TrainingConfig
+from tunix_rt_pipelines.resources.ray_cluster import RayResource
+from tunix_rt_pipelines.resources.storage import ProjectStorage
+
+LOCK_CHECK_KEY = evaluation_lock.check_key
+_COLUMNS = {"trial": "string", "status": "string", "params": "string", "answer_correctness": "float", "ci95_low": "float",
+            "ci95_high": "float", "final_loss": "float", "duration_s": "float", "attempts": "int", "error": "string"}
+
+
+def lock_passed_in_run(context: dg.AssetExecutionContext) -> bool | None:
+    """Whether `evaluation_lock` passed in this run; None when it did not run in this run."""
+    entries = context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    results = [e.dagster_event.asset_check_evaluation_data for e in entries if e.dagster_event is not None]
+    results = [r for r in results if r.asset_check_key == LOCK_CHECK_KEY]
+    return results[-1].passed if results else None
+
+
+def lock_gate(context: dg.AssetExecutionContext, force: bool) -> dict:
+    """Refuse to sweep unless the evaluation lock passed in this run; with `force`, go on and say so."""
+    passed = lock_passed_in_run(context)
+    if passed:
+        return {"checked_in_run": True, "passed": True, "forced": False}
+    if not force:
+        why = "did not run in this run" if passed is None else "failed in this run"
+        raise dg.Failure(description=f"refusing to sweep: the blocking evaluation_lock check {why}. Launch sweep_job (it runs "
+                                     "the check first), or set force=True to sweep anyway (recorded in the results).",
+                         allow_retries=False)
+    live = lock.check_lock()
+    context.log.warning(f"force=True: sweeping without a passing evaluation_lock in this run (live lock: {live.message})")
+    return {"checked_in_run": passed is not None, "passed": bool(passed), "forced": True, "live_lock": live.message}
+
+
+def _metadata(ref: SweepRef, payload: dict, rows: list[dict], sweep_dir: Path, resumed: bool, cluster: dict) -> dict[str, dg.MetadataValue]:
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in _COLUMNS.items()])
+    return {
+        "sweep_id": dg.MetadataValue.text(ref.sweep_id),
+        "sweep_dir": dg.MetadataValue.path(str(sweep_dir)),
+        "results": dg.MetadataValue.path(ref.results_path),
+        "best_trial": dg.MetadataValue.text(ref.best_trial),
+        "best_params": dg.MetadataValue.json(ref.best_params),
+        "best_score": dg.MetadataValue.float(ref.best_score),
+        "best_ci95_low": dg.MetadataValue.float(ref.best_ci95[0]),
+        "best_ci95_high": dg.MetadataValue.float(ref.best_ci95[1]),
+        "best_checkpoint": dg.MetadataValue.path(ref.best_checkpoint_path),
+        "best_checkpoint_sha256": dg.MetadataValue.text(ref.best_checkpoint_sha256),
+        "evaluator": dg.MetadataValue.text(ref.evaluator),
+        "trials_succeeded": dg.MetadataValue.int(payload["counts"][SUCCEEDED]),
+        "trials_failed": dg.MetadataValue.int(payload["counts"][FAILED]),
+        "trials": dg.MetadataValue.table(records=[dg.TableRecord(r) for r in rows], schema=schema),
+        "metric_by_trial": png_markdown(sweep_dir / "metric_by_trial.png", "answer_correctness by trial"),
+        "resumed": dg.MetadataValue.bool(resumed),
+        "forced": dg.MetadataValue.bool(ref.forced),
+        "ray_cluster": dg.MetadataValue.json({k: v for k, v in cluster.items() if not k.startswith("node:")}),
+    }
+
+
+def sweep_identity(config: SweepConfig, spec: SpecRef, golden: DatasetRef, traces: DatasetRef, base: CheckpointRef) -> dict:
+    """What the sweep computes: its inputs' content hashes and the settings that change results."""
+    return {"base_sha256": base.sha256, "traces_sha256": traces.sha256, "golden_sha256": golden.sha256,
+            "spec_sha256": spec.sha256, "config": config.identity()}
+
+
+def build_plan(config: SweepConfig, sweep_dir: Path, spec: SpecRef, golden: DatasetRef, traces: DatasetRef, base: CheckpointRef) -> SweepPlan:
+    inputs = TrialInputs(base_dir=base.path, traces=traces, golden=golden, spec_sha256=spec.sha256,
+                         training=config.training.model_dump(), inference=config.inference.model_dump(), work_root=str(sweep_dir / "trials"),
+                         cpus_per_trial=config.cpus_per_trial, gpus_per_trial=config.gpus_per_trial,
+                         int_keys=integer_keys(TrainingConfig.model_fields))
+    return SweepPlan(sweep_dir=sweep_dir, space=config.dimensions(), inputs=inputs, num_samples=config.num_samples, seed=config.seed,
+                     metric=config.metric, mode=config.mode, max_concurrent_trials=config.max_concurrent_trials,
+                     retry_failed=config.retry_failed_trials, reuse_workers=config.reuse_workers)
+
+
+@dg.asset(group_name="sweep", pool="gpu", code_version="sweep-v1", kinds={"ray", "pytorch"})
+def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, evaluation_spec: SpecRef, golden_v1: DatasetRef,
+                 training_traces: DatasetRef, base_checkpoint: CheckpointRef, ray: RayResource, storage: ProjectStorage) -> dg.MaterializeResult:
+    """A seeded Ray Tune sweep of training hyperparameters, each trial scored with answer_correctness on golden-v1."""
+    lock_state = lock_gate(context, config.force)
+    identity = sweep_identity(config, evaluation_spec, golden_v1, training_traces, base_checkpoint)
+    sweep_id = config.sweep_id or sweep_key(identity)
+    sweep_dir = storage.artifacts_path("tuning", sweep_id)
+    plan = build_plan(config, sweep_dir, evaluation_spec, golden_v1, training_traces, base_checkpoint)
+    try:
+        claim_sweep_dir(sweep_dir, identity)
+        with ray.session(config.ray_address) as cluster:
+            context.log.info(f"sweep {sweep_id} in {sweep_dir} on Ray {cluster}")
+            run = run_sweep(plan)
+    except (SweepConflict, SweepInterrupted) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+    best = best_trial(run.records)
+    payload = results_payload(run.records, best, sweep_id=sweep_id, evaluator=metric_id(), evaluation_lock=lock_state,
+                              forced=config.force, inputs={k: v for k, v in identity.items() if k != "config"},
+                              config=config.model_dump(), resumed=run.resumed)
+    results_path = write_results(sweep_dir, payload, run.records)
+    problem = failure_message(run.records, config.max_failures)
+    if problem:
+        raise dg.Failure(description=f"sweep {sweep_id} failed: {problem}\nresults: {results_path}", allow_retries=False)
+    try:  # the checkpoint Ray kept must be the model the trial scored
+        sha = describe_folder("sweep-best", Path(best.checkpoint_path)).sha256
+    except ModelLoadError as exc:
+        raise dg.Failure(description=f"best trial {best.trial_id}: {exc}", allow_retries=False) from None
+    if sha != best.model_sha256:
+        raise dg.Failure(description=f"best trial {best.trial_id}: checkpoint hashes to {sha[:12]}, the trial scored {best.model_sha256[:12]}")
+    ref = SweepRef(sweep_id=sweep_id, results_path=str(results_path), best_trial=best.trial_id, best_params=best.params,
+                   best_score=best.score, best_ci95=best.ci95, best_n=best.n, best_checkpoint_path=best.checkpoint_path,
+                   best_checkpoint_sha256=sha, best_evaluation_path=best.evaluation_path, evaluator=metric_id(),
+                   dataset_sha256=golden_v1.sha256, forced=config.force)
+    return dg.MaterializeResult(value=ref, data_version=dg.DataVersion(hashlib.sha256(results_path.read_bytes()).hexdigest()),
+                                metadata=_metadata(ref, payload, table_rows(run.records), sweep_dir, run.resumed, cluster))

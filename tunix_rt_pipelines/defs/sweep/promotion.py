@@ -1,0 +1,101 @@
+"""`sweep_registered_model`: the sweep's best trial into the model registry, through its guarded path.
+
+The steps, all through the registry's own API (`docs/registry.md`):
+1. The candidate is the best trial's persisted checkpoint, its sha256 and its evaluation.json
+   (per-item results), built with `candidate_from_evaluation`.
+2. The registry's guards (`rules.all_failures`) must pass: evaluation lock, pinned golden-v1,
+   evaluation consistent with the checkpoint, artifacts hashing right. A failure fails the step
+   loudly: the sweep produced something the registry cannot trust.
+3. `gate()` (read-only) asks whether it beats the champion: the paired McNemar test on
+   per-item results. Only then is it promoted (`promote()`, which re-checks everything in its
+   write transaction and moves `champion`). Otherwise nothing is written and the reason is recorded.
+A sweep run with force=True (the evaluation lock not checked in its run) is never promoted from
+here, whatever the registry's own guards would say; `tunix-rt registry promote` can still
+register its checkpoint by hand, through the same guards.
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from tunix_rt_pipelines.defs.models.loading import CheckpointRef
+from tunix_rt_pipelines.defs.registry.artifacts import ArtifactError
+from tunix_rt_pipelines.defs.registry.assets import registration_metadata
+from tunix_rt_pipelines.defs.registry.candidate import candidate_from_evaluation, check_model_name, default_model_name
+from tunix_rt_pipelines.defs.registry.promote import PromotionRefused
+from tunix_rt_pipelines.defs.registry.rules import all_failures, refusal_message
+from tunix_rt_pipelines.defs.registry.schema import SchemaError
+from tunix_rt_pipelines.defs.registry.store import RegistryConnectionError
+from tunix_rt_pipelines.defs.sweep.assets import tuning_sweep as tuning_sweep_asset
+from tunix_rt_pipelines.defs.sweep.results import SweepRef
+from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
+
+BEATS_CHAMPION = "sweep_registered_model_beats_champion"
+TUNING_SWEEP_KEY = tuning_sweep_asset.key
+_REGISTRY_ERRORS = (PromotionRefused, ArtifactError, SchemaError, RegistryConnectionError)
+
+
+class SweepPromotionConfig(dg.Config):
+    model_name: str = Field(default="", description="Registry name. Empty: tunix-rt-<base model short name>, the name the main job "
+                                                    "registers under, so the sweep's best competes with that champion.")
+    promoted_by: str = Field(default="", description="Who or what promotes, recorded on the version. Empty: dagster:<job name>.")
+
+
+@dg.asset(group_name="sweep", code_version="sweep-promotion-v1", kinds={"python"},
+          check_specs=[dg.AssetCheckSpec(BEATS_CHAMPION, asset="sweep_registered_model",
+                                         description="The sweep's best trial beats the champion on paired golden-v1 items "
+                                                     "(McNemar p < 0.05); only then is it registered and made champion.")])
+def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromotionConfig, tuning_sweep: SweepRef,
+                           base_checkpoint: CheckpointRef, model_registry: ModelRegistryResource):
+    """The sweep's best trial as a new registry version and champion, when it beats the champion; otherwise nothing is written."""
+    try:
+        name = check_model_name(config.model_name) if config.model_name else default_model_name(base_checkpoint.name)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    sweep = tuning_sweep
+    if sweep.forced:
+        reason = ("the sweep ran with force=True (evaluation_lock not checked in its run), so its best trial is not promoted "
+                  "automatically; `tunix-rt registry promote` can register it by hand through the registry's guards")
+        yield from _not_promoted(sweep, name, sweep.best_checkpoint_sha256, reason, {})
+        return
+    event = context.instance.get_latest_materialization_event(TUNING_SWEEP_KEY)  # this run's, just written
+    data_version = (event.asset_materialization.tags or {}).get("dagster/data_version", "") if event and event.asset_materialization else ""
+    candidate = candidate_from_evaluation(
+        name, sweep.best_checkpoint_path, sweep.best_checkpoint_sha256, sweep.best_evaluation_path,
+        source_asset=f"tuning_sweep/{sweep.sweep_id}/{sweep.best_trial}", run_id=context.run.run_id, data_version=data_version,
+        promoted_by=config.promoted_by or f"dagster:{context.job_name}")
+    try:
+        failures, _ = all_failures(candidate, model_registry.pins())
+        if failures:
+            raise PromotionRefused(refusal_message(candidate, failures, False))
+        verdict = model_registry.gate(candidate)
+        result = model_registry.promote(candidate) if verdict.better else None
+    except _REGISTRY_ERRORS as exc:
+        raise dg.Failure(description=f"the sweep's best trial {sweep.best_trial} cannot be registered: {exc}", allow_retries=False) from None
+
+    if result is None:
+        yield from _not_promoted(sweep, name, candidate.checkpoint_sha256, verdict.reason, verdict.to_dict())
+        return
+    v = result.version
+    yield dg.MaterializeResult(value={"promoted": True, "name": v.name, "version": v.version, "sha256": v.sha256},
+                               data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
+                               metadata={**_common(sweep, True, verdict.reason), **registration_metadata(result)})
+    yield _gate_check(result.gate.better, result.gate.reason, result.gate.to_dict())
+
+
+def _common(sweep: SweepRef, promoted: bool, reason: str) -> dict[str, dg.MetadataValue]:
+    return {"sweep_id": dg.MetadataValue.text(sweep.sweep_id), "best_trial": dg.MetadataValue.text(sweep.best_trial),
+            "best_params": dg.MetadataValue.json(sweep.best_params), "promoted": dg.MetadataValue.bool(promoted),
+            "reason": dg.MetadataValue.text(reason)}
+
+
+def _not_promoted(sweep: SweepRef, name: str, sha256: str, reason: str, gate: dict):
+    yield dg.MaterializeResult(value={"promoted": False, "name": name, "sha256": sha256, "reason": reason},
+                               data_version=dg.DataVersion(f"{name}/not-promoted/{sha256[:16]}"),
+                               metadata={**_common(sweep, False, reason), "model_name": dg.MetadataValue.text(name),
+                                         "sha256": dg.MetadataValue.text(sha256), "gate": dg.MetadataValue.json(gate)})
+    yield _gate_check(False, reason, gate)
+
+
+def _gate_check(better: bool, reason: str, gate: dict) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(check_name=BEATS_CHAMPION, passed=better, severity=dg.AssetCheckSeverity.WARN, description=reason,
+                               metadata={k: v for k, v in gate.items() if v is not None and k != "reason"})

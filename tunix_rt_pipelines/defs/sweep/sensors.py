@@ -1,0 +1,57 @@
+"""`sweep_on_new_training_inputs`: launch `sweep_job` when new training data or a new base model lands.
+
+A sweep's inputs are the pair (training_traces data version, base_checkpoint data version), so
+the run key is that pair: the same data never starts two sweeps, however often the assets are
+re-materialized (sweep_job itself re-materializes both). The cursor holds the newest
+materialization seen per asset and the last pair requested. STOPPED by default: a sweep is
+hours of compute on a laptop; switch it on in the UI (Automation) where that is wanted.
+"""
+
+import json
+
+import dagster as dg
+
+from tunix_rt_pipelines.defs.datasets.assets import training_traces
+from tunix_rt_pipelines.defs.models.assets import base_checkpoint
+from tunix_rt_pipelines.defs.sweep.config import SweepConfig
+from tunix_rt_pipelines.defs.sweep.jobs import sweep_job
+
+DATA_VERSION_TAG = "dagster/data_version"
+MONITORED = (training_traces.key, base_checkpoint.key)
+
+
+def latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey) -> tuple[int, str] | None:
+    """(storage id, data version) of the newest materialization of `key`, or None."""
+    records = instance.fetch_materializations(key, limit=1).records
+    if not records:
+        return None
+    record = records[0]
+    return record.storage_id, record.asset_materialization.tags.get(DATA_VERSION_TAG, "")
+
+
+def sweep_run_key(traces_version: str, base_version: str) -> str:
+    return f"traces:{traces_version}|base:{base_version}"
+
+
+@dg.sensor(job=sweep_job, default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=60,
+           description="Run sweep_job once per new (training_traces, base_checkpoint) data-version pair.")
+def sweep_on_new_training_inputs(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    latest = {key.to_user_string(): latest_materialization(context.instance, key) for key in MONITORED}
+    missing = [name for name, found in latest.items() if found is None]
+    if missing:
+        return dg.SkipReason(f"waiting for a first materialization of {', '.join(missing)}")
+    seen = {name: found[0] for name, found in latest.items()}
+    if all(seen[name] <= cursor.get("seen", {}).get(name, -1) for name in seen):
+        return dg.SkipReason("no new training_traces or base_checkpoint materialization")
+    traces_version, base_version = latest["training_traces"][1], latest["base_checkpoint"][1]
+    run_key = sweep_run_key(traces_version, base_version)
+    new_cursor = json.dumps({"seen": seen, "requested": run_key})
+    if run_key == cursor.get("requested"):
+        return dg.SensorResult(skip_reason=f"already requested a sweep for {run_key}", cursor=new_cursor)
+    request = dg.RunRequest(
+        run_key=run_key,
+        run_config=dg.RunConfig(ops={"tuning_sweep": SweepConfig()}),
+        tags={"tunix_rt/training_traces_version": traces_version, "tunix_rt/base_checkpoint_version": base_version},
+    )
+    return dg.SensorResult(run_requests=[request], cursor=new_cursor)

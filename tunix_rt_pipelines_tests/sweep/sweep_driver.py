@@ -1,0 +1,46 @@
+"""Runs one sweep outside Dagster exactly as `tuning_sweep` would (same id, folder and plan), so
+a test can interrupt it with SIGINT mid-way and then resume it through `sweep_job`.
+
+    python -m tunix_rt_pipelines_tests.sweep.sweep_driver '{"artifacts": ..., "model_dir": ..., "config": {...}}'
+
+Exit status: 0 finished, 3 interrupted (Ray Tune saved the experiment for a resume).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.defs.evaluation.lock import spec_sha256
+from tunix_rt_pipelines.defs.evaluation.spec import METRIC_NAME, METRIC_VERSION
+from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef
+from tunix_rt_pipelines.defs.models.loading import describe_folder
+from tunix_rt_pipelines.defs.sweep.assets import build_plan, sweep_identity
+from tunix_rt_pipelines.defs.sweep.config import SweepConfig
+from tunix_rt_pipelines.defs.sweep.tuner import SweepInterrupted, claim_sweep_dir, run_sweep, sweep_key
+from tunix_rt_pipelines.resources.ray_cluster import RayResource
+from tunix_rt_pipelines.resources.storage import ProjectStorage
+from tunix_rt_pipelines_tests.sweep.conftest import dataset_ref
+
+
+def main(argv: list[str]) -> int:
+    args = json.loads(argv[1])
+    config = SweepConfig(**args["config"])
+    spec = SpecRef(METRIC_NAME, METRIC_VERSION, spec_sha256())
+    golden, traces = dataset_ref(GOLDEN_KEY), dataset_ref(TRACES_KEY)
+    base = describe_folder(args["model_dir"], Path(args["model_dir"]))
+    identity = sweep_identity(config, spec, golden, traces, base)
+    sweep_dir = ProjectStorage(artifacts_dir=args["artifacts"]).artifacts_path("tuning", config.sweep_id or sweep_key(identity))
+    claim_sweep_dir(sweep_dir, identity)
+    print(f"SWEEP_DIR {sweep_dir}", flush=True)
+    with RayResource(num_cpus=args.get("num_cpus", 1)).session():
+        try:
+            run_sweep(build_plan(config, sweep_dir, spec, golden, traces, base))
+        except SweepInterrupted as exc:
+            print(f"INTERRUPTED {exc}", flush=True)
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
