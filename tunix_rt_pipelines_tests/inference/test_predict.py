@@ -1,4 +1,5 @@
-"""Inference contract: batched greedy generation equals the per-item loop, is deterministic
+"""Inference contract: batched greedy generation gives exactly the text of Hugging Face `generate`
+one item at a time (fast path and fallback alike), is deterministic
 (byte-identical predictions.jsonl twice), writes exactly the documented files atomically, and
 writes nothing when the dataset is empty or the model cannot be loaded."""
 
@@ -9,7 +10,7 @@ import pytest
 
 from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-from tunix_rt_pipelines.defs.inference.generate import generate_batched
+from tunix_rt_pipelines.defs.inference.generate import generate_batched, reference_generate
 from tunix_rt_pipelines.defs.inference.predict import META_FILE, PREDICTIONS_FILE, predict
 from tunix_rt_pipelines.defs.models.loading import ModelLoadError, folder_sha256, load_model
 from tunix_rt_pipelines.defs.models.prompt import format_prompt
@@ -19,14 +20,49 @@ GOLDEN = read_dataset(REAL_DATASETS / "golden-v1")
 CONFIG = InferenceConfig(max_new_tokens=12, batch_size=8, max_items=12)
 
 
-@pytest.mark.parametrize("fixture", ["tiny_model_dir", "tiny_gpt2_dir"])
-def test_batched_generation_matches_the_per_item_loop(request, fixture):
+@pytest.fixture(scope="module")
+def trained_tiny(tmp_path_factory, tiny_model_dir):
+    """builtin:tiny after a short fine-tune: it emits EOS at different steps, which exercises
+    dropping finished rows (a random-init model never stops early)."""
+    from tunix_rt_pipelines.defs.training.config import TrainingConfig
+    from tunix_rt_pipelines.defs.training.train import train
+
+    traces = read_dataset(REAL_DATASETS / "reasoning-traces-v1").rows[:512]
+    config = TrainingConfig(max_steps=60, batch_size=16, warmup_steps=5, save_steps=1000, logging_steps=10, num_threads=2)
+    return train(tiny_model_dir, traces, config, tmp_path_factory.mktemp("trained") / "run").model_dir
+
+
+@pytest.mark.parametrize(
+    ("fixture", "batch_size", "max_new_tokens"),
+    [
+        ("tiny_model_dir", 16, 12),  # Llama, random init: every row runs to max_new_tokens
+        ("tiny_gpt2_dir", 16, 12),  # absolute position embeddings: left padding must not shift them
+        ("trained_tiny", 16, 48),  # rows finish at different steps and leave the batch
+        ("trained_tiny", 5, 48),  # several batches, buckets of one or two prompts
+    ],
+)
+def test_batched_generation_equals_hugging_face_generate_per_item(request, fixture, batch_size, max_new_tokens):
     model, tokenizer = load_model(request.getfixturevalue(fixture), device="cpu")
-    prompts = [format_prompt(item.prompt) for item in GOLDEN.rows[:10]]  # mixed lengths: padding matters
-    batched = generate_batched(model, tokenizer, prompts, max_new_tokens=10, batch_size=10)
-    single = generate_batched(model, tokenizer, prompts, max_new_tokens=10, batch_size=1)
-    assert batched.completions == single.completions
-    assert len(set(len(p) for p in prompts)) > 1
+    prompts = [format_prompt(item.prompt) for item in GOLDEN.rows[::4]]  # 25 prompts of every family and length
+    batched = generate_batched(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    reference = reference_generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens)
+    assert batched.completions == reference.completions
+    assert batched.new_tokens == reference.new_tokens
+    if fixture == "trained_tiny":  # the case that matters: answers of different lengths, ending in EOS
+        assert any("Answer:" in c for c in batched.completions)
+        assert len({len(c) for c in batched.completions}) > 5
+
+
+def test_fallback_path_gives_the_same_text(monkeypatch, trained_tiny):
+    """Caches the fast path does not handle (sliding windows, recurrent layers) go through generate()."""
+    from tunix_rt_pipelines.defs.inference import generate
+
+    model, tokenizer = load_model(trained_tiny, device="cpu")
+    prompts = [format_prompt(item.prompt) for item in GOLDEN.rows[::7]]
+    fast = generate_batched(model, tokenizer, prompts, max_new_tokens=48, batch_size=8)
+    monkeypatch.setattr(generate, "_is_plain_dynamic_cache", lambda cache: False)
+    slow = generate_batched(model, tokenizer, prompts, max_new_tokens=48, batch_size=8)
+    assert slow.completions == fast.completions
 
 
 def test_predict_writes_documented_files_deterministically(tmp_path, tiny_model_dir):
