@@ -1,0 +1,53 @@
+"""The main job's pure functions called from a plain script, in the graph's order, with the same
+default configs: the baseline for Dagster's orchestration overhead. Usage: plain_pipeline.py ARTIFACTS_DIR"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from common import REPO
+
+
+def main(artifacts: Path) -> dict:
+    from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, load_rows, normalize_prompt, read_dataset
+    from tunix_rt_pipelines.defs.evaluation import lock
+    from tunix_rt_pipelines.defs.evaluation.compare import compare
+    from tunix_rt_pipelines.defs.evaluation.evaluate import evaluate_predictions
+    from tunix_rt_pipelines.defs.inference.config import InferenceConfig
+    from tunix_rt_pipelines.defs.inference.predict import predict, predictions_key
+    from tunix_rt_pipelines.defs.models.loading import describe_folder
+    from tunix_rt_pipelines.defs.models.source import resolve_model_folder
+    from tunix_rt_pipelines.defs.training.assets import training_key
+    from tunix_rt_pipelines.defs.training.config import TrainingConfig
+    from tunix_rt_pipelines.defs.training.train import train
+
+    # datasets + the same checks the graph runs
+    refs = {}
+    for key in ("golden-v1", "reasoning-traces-v1"):
+        data = read_dataset(REPO / "datasets" / key)
+        assert data.rows and not data.all_problems
+        refs[key] = DatasetRef(key, data.kind, str(data.path), data.sha256, len(data.rows))
+    golden, traces = load_rows(refs["golden-v1"]), load_rows(refs["reasoning-traces-v1"])
+    assert not {normalize_prompt(r.prompt) for r in golden} & {normalize_prompt(r.prompt) for r in traces}
+    status = lock.check_lock()
+    assert status.passed, status.message
+
+    base = describe_folder("builtin:tiny", resolve_model_folder("builtin:tiny", artifacts / "models"))
+    inference, training = InferenceConfig(), TrainingConfig()
+    g = refs["golden-v1"]
+    base_pred = predict(Path(base.path), base.sha256, golden, g.sha256, inference,
+                        artifacts / "predictions" / predictions_key(base.sha256, g.sha256, inference), model_name=base.name)
+    result = train(Path(base.path), traces, training, artifacts / "training" / training_key(base.sha256, refs["reasoning-traces-v1"].sha256, training))
+    trained = describe_folder("builtin:tiny+sft", result.model_dir)
+    trained_pred = predict(result.model_dir, trained.sha256, golden, g.sha256, inference,
+                           artifacts / "predictions" / predictions_key(trained.sha256, g.sha256, inference), model_name=trained.name)
+    _, base_report = evaluate_predictions(Path(base_pred.path), golden, g.key, g.sha256, status.live.sha256)
+    _, trained_report = evaluate_predictions(Path(trained_pred.path), golden, g.key, g.sha256, status.live.sha256)
+    c = compare(base_report, trained_report)
+    return {"base_score": c.base_score, "trained_score": c.trained_score, "delta": c.delta, "p_value": c.p_value}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]))))
