@@ -1,8 +1,8 @@
 """`import_ray()`: Ray with its `uv run` hook switched off, whoever imported it first.
 
 Under `uv run`, Ray 2.60 ships the driver's working directory to every worker as a runtime env
-(`RAY_ENABLE_UV_RUN_RUNTIME_ENV`, on by default), `.venv/` included: 6 GB copied into
-/tmp/ray per session on this project, and a cluster connection would try to upload it. Our
+(`RAY_ENABLE_UV_RUN_RUNTIME_ENV`, on by default), `.venv/` included: 6 GB copied into Ray's session folder per session on this project, and a
+cluster connection would try to upload it. Our
 workers already run the same interpreter with the package installed, so the hook is pure cost.
 """
 

@@ -108,7 +108,7 @@ def check_model_name(name: str) -> str:
 
 def default_model_name(base_model: str) -> str:
     """`tunix-rt-<short name>` for a base model setting: builtin:tiny -> tunix-rt-tiny,
-    Qwen/Qwen2.5-0.5B -> tunix-rt-qwen2.5-0.5b, /models/my_llm -> tunix-rt-my_llm."""
+    Qwen/Qwen2.5-0.5B -> tunix-rt-qwen2.5-0.5b, a folder ending in my_llm/ -> tunix-rt-my_llm."""
     short = base_model.removeprefix("builtin:").rstrip("/").split("/")[-1].lower()
     short = re.sub(r"[^a-z0-9._-]+", "-", short).strip("-._") or "model"
     return check_model_name((MODEL_NAME_PREFIX + short)[:100])
