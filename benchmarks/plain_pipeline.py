@@ -1,5 +1,8 @@
 """The main job's pure functions called from a plain script, in the graph's order, with the same
-default configs: the baseline for Dagster's orchestration overhead. Usage: plain_pipeline.py ARTIFACTS_DIR"""
+default configs: the baseline for Dagster's orchestration overhead. Usage: plain_pipeline.py ARTIFACTS_DIR
+
+The registry steps (candidate, guards, registration, leaderboard) are not called here: the job
+does that extra work, so the measured ratio over-counts Dagster's own overhead, never under-counts it."""
 
 from __future__ import annotations
 
@@ -17,11 +20,10 @@ def main(artifacts: Path) -> dict:
     from tunix_rt_pipelines.defs.evaluation.evaluate import evaluate_predictions
     from tunix_rt_pipelines.defs.inference.config import InferenceConfig
     from tunix_rt_pipelines.defs.inference.predict import predict, predictions_key
-    from tunix_rt_pipelines.defs.models.loading import describe_folder
-    from tunix_rt_pipelines.defs.models.source import resolve_model_folder
-    from tunix_rt_pipelines.defs.training.assets import training_key
+    from tunix_rt_pipelines.defs.models.loading import describe_folder, resolve_device
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
-    from tunix_rt_pipelines.defs.training.train import train
+    from tunix_rt_pipelines.defs.training.train import train, training_key
+    from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 
     # datasets + the same checks the graph runs
     refs = {}
@@ -34,15 +36,15 @@ def main(artifacts: Path) -> dict:
     status = lock.check_lock()
     assert status.passed, status.message
 
-    base = describe_folder("builtin:tiny", resolve_model_folder("builtin:tiny", artifacts / "models"))
+    base = BaseModelResource().checkpoint(artifacts / "models")  # $TUNIX_RT_BASE_MODEL or builtin:tiny, as the job
     inference, training = InferenceConfig(), TrainingConfig()
-    g = refs["golden-v1"]
+    g, device = refs["golden-v1"], resolve_device(inference.device)
     base_pred = predict(Path(base.path), base.sha256, golden, g.sha256, inference,
-                        artifacts / "predictions" / predictions_key(base.sha256, g.sha256, inference), model_name=base.name)
+                        artifacts / "predictions" / predictions_key(base.sha256, g.sha256, inference, device), model_name=base.name)
     result = train(Path(base.path), traces, training, artifacts / "training" / training_key(base.sha256, refs["reasoning-traces-v1"].sha256, training))
-    trained = describe_folder("builtin:tiny+sft", result.model_dir)
+    trained = describe_folder(f"{base.name}+sft", result.model_dir)
     trained_pred = predict(result.model_dir, trained.sha256, golden, g.sha256, inference,
-                           artifacts / "predictions" / predictions_key(trained.sha256, g.sha256, inference), model_name=trained.name)
+                           artifacts / "predictions" / predictions_key(trained.sha256, g.sha256, inference, device), model_name=trained.name)
     _, base_report = evaluate_predictions(Path(base_pred.path), golden, g.key, g.sha256, status.live.sha256)
     _, trained_report = evaluate_predictions(Path(trained_pred.path), golden, g.key, g.sha256, status.live.sha256)
     c = compare(base_report, trained_report)

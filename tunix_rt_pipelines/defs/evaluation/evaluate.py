@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from tunix_rt_pipelines.defs.evaluation.metrics import score_dataset
-from tunix_rt_pipelines.defs.evaluation.predictions import read_predictions
+from tunix_rt_pipelines.defs.evaluation.predictions import META_FILE, PREDICTIONS_FILE, read_predictions
 from tunix_rt_pipelines.defs.evaluation.spec import SPEC, metric_id
 from tunix_rt_pipelines.files import atomic_write_text
 
 EVALUATION_FILE = "evaluation.json"
-META_FILE = "predictions_meta.json"
-PREDICTIONS_FILE = "predictions.jsonl"
 
 
 @dataclass(frozen=True)

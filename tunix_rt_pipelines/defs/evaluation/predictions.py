@@ -9,6 +9,9 @@ from pathlib import Path
 
 from tunix_rt_pipelines.defs.datasets.jsonl import Problem
 
+PREDICTIONS_FILE = "predictions.jsonl"
+META_FILE = "predictions_meta.json"  # provenance written beside it (inference.predict)
+
 
 @dataclass
 class Predictions:

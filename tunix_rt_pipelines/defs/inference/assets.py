@@ -8,13 +8,13 @@ import dagster as dg
 from tunix_rt_pipelines.defs.datasets.jsonl import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
 from tunix_rt_pipelines.defs.inference.predict import predict, predictions_key
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError
+from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, resolve_device  # torch imported on call only
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
 def run_predictions(config: InferenceConfig, dataset: DatasetRef, checkpoint: CheckpointRef, storage: ProjectStorage) -> dg.MaterializeResult:
     """Shared body of both prediction assets."""
-    out_dir = storage.artifacts_path("predictions", predictions_key(checkpoint.sha256, dataset.sha256, config))
+    out_dir = storage.artifacts_path("predictions", predictions_key(checkpoint.sha256, dataset.sha256, config, resolve_device(config.device)))
     try:
         ref = predict(Path(checkpoint.path), checkpoint.sha256, load_rows(dataset), dataset.sha256, config, out_dir,
                       model_name=checkpoint.name)

@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tunix_rt_pipelines.defs.evaluation.predictions import predictions_jsonl
+from tunix_rt_pipelines.defs.evaluation.predictions import META_FILE, PREDICTIONS_FILE, predictions_jsonl
 from tunix_rt_pipelines.defs.models.prompt import format_prompt
-from tunix_rt_pipelines.files import atomic_write_text, staged_dir
-
-PREDICTIONS_FILE = "predictions.jsonl"
-META_FILE = "predictions_meta.json"
+from tunix_rt_pipelines.files import staged_dir
 
 
 @dataclass(frozen=True)
@@ -37,9 +34,11 @@ def generation_settings(config: Any) -> dict[str, Any]:
             "seed": config.seed, "padding_side": "left", "max_items": config.max_items}
 
 
-def predictions_key(model_sha256: str, dataset_sha256: str, config: Any) -> str:
-    """Folder name for one (model, dataset, generation settings): the same inputs, the same folder."""
-    payload = json.dumps([model_sha256, dataset_sha256, generation_settings(config), config.dtype], sort_keys=True)
+def predictions_key(model_sha256: str, dataset_sha256: str, config: Any, device: str) -> str:
+    """Folder name for one (model, dataset, generation settings, device): the same inputs, the same
+    folder. `device` is the resolved one (`resolve_device`): "auto" means float32 on a CPU and
+    bfloat16 on CUDA, so the two must not share a folder."""
+    payload = json.dumps([model_sha256, dataset_sha256, generation_settings(config), config.dtype, device], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -80,6 +79,6 @@ def predict(checkpoint_path: Path, model_sha256: str, items: list, dataset_sha25
     }
     with staged_dir(out_dir) as tmp:
         (tmp / PREDICTIONS_FILE).write_bytes(data)
-        atomic_write_text(tmp / META_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")  # the folder is staged: one rename publishes both
     return PredictionsRef(path=str(out_dir), model_sha256=model_sha256, dataset_sha256=dataset_sha256, n=len(items),
                           items_per_second=result.items_per_second, predictions_sha256=meta["predictions_sha256"])

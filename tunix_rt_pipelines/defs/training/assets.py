@@ -1,8 +1,6 @@
 """`trained_checkpoint`: the base model after supervised fine-tuning on the traces (GPU pool)."""
 
 
-import hashlib
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -15,17 +13,11 @@ from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
-def training_key(base_sha256: str, traces_sha256: str, config: TrainingConfig) -> str:
-    """One folder per (base model, traces, config): a rerun after a crash finds its checkpoints."""
-    payload = json.dumps([base_sha256, traces_sha256, config.model_dump()], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
 @dg.asset(group_name="training", pool="gpu", code_version="sft-v1", kinds={"pytorch", "safetensors"})
 def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig, base_checkpoint: CheckpointRef,
                        training_traces: DatasetRef, storage: ProjectStorage) -> dg.MaterializeResult:
     """The base model fine-tuned on the reasoning traces (loss on the completion only), resumable."""
-    from tunix_rt_pipelines.defs.training.train import train
+    from tunix_rt_pipelines.defs.training.train import train, training_key
 
     work_dir = storage.artifacts_path("training", training_key(base_checkpoint.sha256, training_traces.sha256, config))
     try:

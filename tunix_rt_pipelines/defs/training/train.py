@@ -14,6 +14,7 @@ overhead against a bare torch loop on the same batches.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -40,6 +41,12 @@ class TrainingResult:
     resumed_from_step: int  # 0 when training started from the base model
     examples: int
     too_long: int
+
+
+def training_key(base_sha256: str, traces_sha256: str, config: Any) -> str:
+    """The `work_dir` name for one (base model, traces, config): a rerun after a crash finds its checkpoints."""
+    payload = json.dumps([base_sha256, traces_sha256, config.model_dump()], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def _latest_checkpoint(checkpoints: Path) -> Path | None:
