@@ -15,10 +15,6 @@ from collections.abc import Sequence
 from tunix_rt_pipelines.cli import datasets, evaluation, pipeline, registry
 
 
-class CliError(Exception):
-    """An expected failure: the message is what the user reads (exit code 1)."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunix-rt", description="tunix-rt pipelines: prove fine-tuning helped, ship the better model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

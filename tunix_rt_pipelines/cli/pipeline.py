@@ -7,6 +7,7 @@ run started from the command line is in the UI afterwards and `report` reads it 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -60,7 +61,7 @@ def prepare_dagster_home() -> Path:
 
 def _load_run_config(path: str | None, smoke: bool) -> dict[str, Any]:
     if not path:
-        return SMOKE_CONFIG if smoke else {}
+        return copy.deepcopy(SMOKE_CONFIG) if smoke else {}  # the caller adds loggers to it
     text = Path(path).read_text()
     if path.endswith((".yaml", ".yml")):
         import yaml

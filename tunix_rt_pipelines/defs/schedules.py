@@ -11,7 +11,8 @@ NIGHTLY_CRON = "0 3 * * *"  # 03:00 UTC, after the working day
 
 @dg.schedule(job=base_vs_trained_job, cron_schedule=NIGHTLY_CRON, execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.STOPPED,
-             description="Re-run the whole base-vs-trained comparison every night (unchanged inputs reuse their folders).")
+             description="Re-run the whole base-vs-trained comparison every night: training and inference run again, "
+                         "so unchanged inputs reproduce the same scores (byte-identical on CPU) or show that they no longer do.")
 def nightly_base_vs_trained(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     night: datetime = context.scheduled_execution_time
     # One run per night: the key is the date, so a replayed tick never starts a second one.

@@ -9,7 +9,6 @@ evaluation and sweep until the version is bumped and the lock re-pinned
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 METRIC_NAME = "answer_correctness"
@@ -61,11 +60,6 @@ SPEC: dict[str, Any] = {
     # higher score, then higher lower CI bound, then more items, then the earlier candidate.
     "best": {"order": [["score", "desc"], ["ci95_low", "desc"], ["n", "desc"], ["created_at", "asc"]]},
 }
-
-
-def live_spec() -> dict[str, Any]:
-    """A deep copy of the live spec, safe to mutate (tests do, to prove the lock catches it)."""
-    return copy.deepcopy(SPEC)
 
 
 def metric_id(spec: dict[str, Any] = SPEC) -> str:
