@@ -5,6 +5,7 @@ evaluations in the same run while the rest of the graph still works."""
 import dagster as dg
 import pytest
 
+from tunix_rt_pipelines.cli.pipeline import format_report, latest_report
 from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.defs.evaluation import spec as spec_module
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -60,6 +61,14 @@ def test_main_job_materializes_everything_with_its_metadata(instance, tmp_path):
     assert comparison["chart"].value.startswith("![score by category](data:image/png;base64,")
     trained = result.asset_materializations_for_node("trained_checkpoint")[0].metadata
     assert trained["steps"].value == 12
+
+    report = latest_report(instance)  # what `tunix-rt report [--json]` reads back for scripts and CI gates
+    trained_eval = result.asset_materializations_for_node("trained_evaluation")[0].metadata
+    assert (report["run_id"], report["base"]["score"], report["trained"]["score"], report["p_value"]) == (
+        result.run_id, base["score"].value, trained_eval["score"].value, comparison["p_value"].value)
+    registered = result.asset_materializations_for_node("registered_model")[0].metadata
+    assert (report["registered"]["name"], report["registered"]["version"]) == (registered["model_name"].value, registered["version"].value)
+    assert "McNemar exact p" in format_report(report)
 
 
 def test_drifted_spec_blocks_both_evaluations(instance, tmp_path, monkeypatch):
