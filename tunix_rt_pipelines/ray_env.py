@@ -20,6 +20,6 @@ def import_ray():
     from ray._private import ray_constants
 
     # The flag is read once at import; ray.init reads the module attribute, so set it too
-    # in case something imported ray before us.
-    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = os.environ[UV_HOOK_VARIABLE] not in ("0", "false", "False", "")
+    # in case something imported ray before us. Ray's own parser, so "FALSE" means what it means to Ray.
+    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = ray_constants.env_bool(UV_HOOK_VARIABLE, True)
     return ray
