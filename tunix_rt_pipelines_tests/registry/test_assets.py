@@ -146,4 +146,9 @@ def test_the_main_job_registers_and_ranks_under_its_guards():
     assert {"base_vs_trained", "promotion_candidate", "registered_model", "leaderboard", "evaluation_spec"} <= keys
     check_names = {k.name for k in job.asset_layer.asset_graph.asset_check_keys}
     assert {checks.LOCK_CHECK, checks.GOLDEN_CHECK, checks.ARTIFACTS_CHECK, BEATS_CHAMPION, "evaluation_lock"} <= check_names
-    assert all(c.blocking for c in (checks.promotion_candidate_lock_passed.check_specs)) and isinstance(build_resources()["model_registry"], SqlModelRegistry)
+    guard_specs = [spec for guard in GUARDS for spec in guard.check_specs]
+    assert {spec.name for spec in guard_specs} == {checks.LOCK_CHECK, checks.GOLDEN_CHECK, checks.ARTIFACTS_CHECK}
+    assert all(spec.blocking for spec in guard_specs)
+    graph = job.asset_layer.asset_graph  # and blocking as the job sees them
+    assert all(graph.get_check_spec(key).blocking for key in graph.asset_check_keys if key.name in {s.name for s in guard_specs})
+    assert isinstance(build_resources()["model_registry"], SqlModelRegistry)

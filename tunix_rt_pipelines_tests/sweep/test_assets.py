@@ -1,6 +1,6 @@
 """tuning_sweep stands behind the evaluation lock: in sweep_job a failing evaluation_lock or a
 failing dataset check blocks it in the same run, and run on its own it refuses to start
-without a passing lock in its run. Ray is never started in any of these (the sweep's `ray`
+without a passing lock in its run unless forced, and then records that it was forced. Ray is never started in any of these (the sweep's `ray`
 resource is a fake that fails the test if a session opens)."""
 
 import contextlib
@@ -105,8 +105,7 @@ def test_sweep_alone_refuses_without_the_lock_in_its_run(tmp_path, tiny_model_di
 
 @pytest.mark.parametrize("passed", [True, False])
 def test_lock_result_is_read_from_this_run_only(tmp_path, instance, passed, monkeypatch):
-    from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock, evaluation_spec
-    from tunix_rt_pipelines.defs.sweep.assets import lock_passed_in_run
+    from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock, evaluation_spec, lock_passed_in_run
 
     if not passed:
         wrong = tmp_path / "lock.json"
@@ -116,13 +115,34 @@ def test_lock_result_is_read_from_this_run_only(tmp_path, instance, passed, monk
 
     @dg.asset(deps=[evaluation_spec])
     def probe(context: dg.AssetExecutionContext) -> None:
-        seen["lock"] = lock_passed_in_run(context)
+        seen["lock"] = lock_passed_in_run(context.instance, context.run.run_id)
 
     dg.materialize([evaluation_spec, evaluation_lock, probe], instance=instance, raise_on_error=False,
                    selection=["evaluation_spec", "probe"] if passed else None)
     if passed:
         assert seen["lock"] is True
         dg.materialize([evaluation_spec, probe], selection=["probe"], instance=instance)
-        assert seen["lock"] is None  # an earlier run's check does not count
+        assert seen["lock"] is False  # an earlier run's check does not count
     else:
-        assert "lock" not in seen  # blocked: the probe never ran
+        assert "lock" not in seen  # blocked: the probe never ran, so a failed lock never reaches a guard
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_lock_gate_without_the_lock_refuses_unless_forced(instance, force):
+    from tunix_rt_pipelines.defs.sweep.assets import lock_gate
+
+    seen = {}
+
+    @dg.asset
+    def probe(context: dg.AssetExecutionContext) -> None:
+        seen["state"] = lock_gate(context, force)
+
+    result = dg.materialize([probe], instance=instance, raise_on_error=False)
+    if force:
+        assert result.success
+        assert {k: v for k, v in seen["state"].items() if k != "live_lock"} == {"checked_in_run": False, "passed": False, "forced": True}
+        assert seen["state"]["live_lock"] == lock.check_lock().message
+    else:
+        assert not result.success and "state" not in seen
+        message = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
+        assert "refusing to sweep: the blocking evaluation_lock check did not run in this run" in message

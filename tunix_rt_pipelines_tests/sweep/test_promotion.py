@@ -25,9 +25,9 @@ def best_trial(tmp_path: Path, seed: int, correct: int, **overrides) -> SweepRef
     folder, sha = make_checkpoint(tmp_path / f"trial-{seed}", seed)
     evaluation: EvaluationRef = make_evaluation(tmp_path / f"trial-{seed}-eval", sha, correct)
     ref = SweepRef(sweep_id="s1", results_path=str(tmp_path / "sweep_results.json"), best_trial=f"abc_0000{seed}",
-                   best_params={"learning_rate": 0.003}, best_score=evaluation.score, best_ci95=evaluation.ci95, best_n=evaluation.n,
+                   best_params={"learning_rate": 0.003}, best_score=evaluation.score, best_ci95=evaluation.ci95,
                    best_checkpoint_path=str(folder), best_checkpoint_sha256=sha, best_evaluation_path=evaluation.path,
-                   evaluator=evaluation.evaluator, dataset_sha256=evaluation.dataset_sha256, forced=False)
+                   evaluator=evaluation.evaluator, forced=False)
     return dataclasses.replace(ref, **overrides)
 
 

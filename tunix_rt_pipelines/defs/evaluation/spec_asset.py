@@ -1,4 +1,4 @@
-"""`evaluation_spec` and its blocking `evaluation_lock` check."""
+"""`evaluation_spec`, its blocking `evaluation_lock` check, and `lock_passed_in_run` for the guards behind it."""
 
 
 import json
@@ -56,3 +56,13 @@ def evaluation_lock(evaluation_spec: SpecRef) -> dg.AssetCheckResult:
             "how_to_fix": lock.PIN_COMMAND if not passed else "nothing to do",
         },
     )
+
+
+def lock_passed_in_run(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether `evaluation_lock` was evaluated, and passed, in run `run_id` (an earlier run's result does not count).
+
+    The guards downstream of the lock (the registry's promotion check, `tuning_sweep`) ask this.
+    """
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records if r.event_log_entry.dagster_event]
+    return any(e.asset_check_key == evaluation_lock.check_key and e.passed for e in evaluations)

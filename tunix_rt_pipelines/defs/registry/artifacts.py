@@ -64,10 +64,14 @@ def publish_checkpoint(src: Path, sha256: str, root: Path) -> Path:
     return final
 
 
-def verify_folder(folder: Path, sha256: str) -> None:
-    """Raise `ArtifactError` unless `folder` exists and its checkpoint files hash to `sha256`."""
+def _require_folder(folder: Path) -> None:
     if not folder.is_dir():
         raise ArtifactError(f"{folder}: the registry copy is missing; the store was modified outside the registry")
+
+
+def verify_folder(folder: Path, sha256: str) -> None:
+    """Raise `ArtifactError` unless `folder` exists and its checkpoint files hash to `sha256`."""
+    _require_folder(folder)
     got = folder_sha256(folder)
     if got != sha256:
         raise ArtifactError(f"{folder}: the registry copy hashes to {got[:12]} but was registered as {sha256[:12]}; "
@@ -106,12 +110,11 @@ def export_checkpoint(folder: Path, sha256: str, dest: Path) -> int:
     """
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ArtifactError(f"{dest}: exists and is not an empty folder; export into a new or empty folder")
-    if not folder.is_dir():
-        raise ArtifactError(f"{folder}: the registry copy is missing; the store was modified outside the registry")
+    _require_folder(folder)
     files = checkpoint_files(folder)
     with staged_dir(dest) as tmp:
         _copy_verified(files, folder, tmp, sha256, f"the registry copy was modified outside the registry; {dest} was not written")
-    return sum(path.stat().st_size for path in files)
+    return folder_size(dest)  # the verified copy
 
 
 def folder_size(folder: Path) -> int:

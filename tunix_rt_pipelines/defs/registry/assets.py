@@ -28,6 +28,8 @@ from tunix_rt_pipelines.defs.registry.versions import ModelVersion, leaderboard_
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
 
 BEATS_CHAMPION = "registered_model_beats_champion"
+# What promotion may raise for a candidate the registry cannot take: each becomes a dg.Failure.
+REGISTRY_ERRORS = (PromotionRefused, ArtifactError, SchemaError, RegistryConnectionError)
 
 
 class PromotionConfig(dg.Config):
@@ -42,10 +44,17 @@ class LeaderboardConfig(dg.Config):
     rows: int = Field(default=50, ge=1, le=1000, description="Rows in the UI table; `tunix-rt registry leaderboard` pages through all.")
 
 
-def _data_version(context: dg.AssetExecutionContext, asset: str, fallback: str) -> str:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+def latest_data_version(context: dg.AssetExecutionContext, asset: dg.AssetKey | str, fallback: str) -> str:
+    """The data version of `asset`'s latest materialization (in a run that made it: this run's), else `fallback`."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey.from_coercible(asset))
     tags = event.asset_materialization.tags if event and event.asset_materialization else None
     return (tags or {}).get("dagster/data_version", fallback)
+
+
+def gate_check_result(check_name: str, better: bool, reason: str, gate: dict) -> dg.AssetCheckResult:
+    """The WARN "beats the champion" check: the gate's verdict, its reason, and its numbers as metadata."""
+    return dg.AssetCheckResult(check_name=check_name, passed=better, severity=dg.AssetCheckSeverity.WARN, description=reason,
+                               metadata={k: v for k, v in gate.items() if v is not None and k != "reason"})
 
 
 # deps on evaluation_spec: its blocking evaluation_lock check must have run before the guards look for it.
@@ -63,7 +72,7 @@ def promotion_candidate(context: dg.AssetExecutionContext, config: PromotionConf
     asset, checkpoint, evaluation = ranked[0]
     candidate = candidate_from_evaluation(
         name, checkpoint.path, checkpoint.sha256, evaluation, source_asset=asset, run_id=context.run.run_id,
-        data_version=_data_version(context, asset, checkpoint.sha256), promoted_by=config.promoted_by or f"dagster:{context.job_name}",
+        data_version=latest_data_version(context, asset, checkpoint.sha256), promoted_by=config.promoted_by or f"dagster:{context.job_name}",
         forced=config.force)
     identity = json.dumps([name, checkpoint.sha256, hashlib.sha256(Path(evaluation.path).read_bytes()).hexdigest(), config.force])
     return dg.MaterializeResult(
@@ -124,15 +133,13 @@ def registered_model(promotion_candidate: PromotionCandidate, model_registry: Mo
     """The candidate as a registry version: immutable copy, metrics snapshot, provenance; `champion` moves when it is better."""
     try:
         result = model_registry.promote(promotion_candidate)
-    except (PromotionRefused, ArtifactError, SchemaError, RegistryConnectionError) as exc:
+    except REGISTRY_ERRORS as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     v = result.version
     yield dg.MaterializeResult(value={"name": v.name, "version": v.version, "sha256": v.sha256, "uri": v.artifact_uri},
                                data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
                                metadata=registration_metadata(result))
-    gate = result.gate
-    yield dg.AssetCheckResult(check_name=BEATS_CHAMPION, passed=gate.better, severity=dg.AssetCheckSeverity.WARN, description=gate.reason,
-                              metadata={k: val for k, val in gate.to_dict().items() if val is not None and k != "reason"})
+    yield gate_check_result(BEATS_CHAMPION, result.gate.better, result.gate.reason, result.gate.to_dict())
 
 
 @dg.asset(group_name="registry", deps=[registered_model], code_version="leaderboard-v1", kinds={"python"})

@@ -7,7 +7,7 @@ it is reported as WARN and the override is recorded on the version.
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock
+from tunix_rt_pipelines.defs.evaluation.spec_asset import lock_passed_in_run
 from tunix_rt_pipelines.defs.registry.assets import promotion_candidate
 from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate
 from tunix_rt_pipelines.defs.registry.rules import (
@@ -37,13 +37,6 @@ def guard_result(candidate: PromotionCandidate, failures: list[GuardFailure], pa
         metadata={"failures": dg.MetadataValue.json([f.to_dict() for f in failures]), "forced": candidate.forced,
                   "checkpoint": dg.MetadataValue.path(candidate.checkpoint_path)},
     )
-
-
-def lock_passed_in_run(instance: dg.DagsterInstance, run_id: str) -> bool:
-    """Whether `evaluation_lock` was evaluated, and passed, in run `run_id`."""
-    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
-    evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records if r.event_log_entry.dagster_event]
-    return any(e.asset_check_key == evaluation_lock.check_key and e.passed for e in evaluations)
 
 
 @dg.asset_check(asset=promotion_candidate, name=LOCK_CHECK, blocking=True,

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tunix_rt_pipelines.defs.registry.artifacts import folder_size, publish_checkpoint, publish_evaluation
-from tunix_rt_pipelines.defs.registry.candidate import MetricsSnapshot, PromotionCandidate, candidate_from_evaluation, check_model_name
+from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate, candidate_from_evaluation, check_model_name
 from tunix_rt_pipelines.defs.registry.gate import CHAMPION, GateVerdict, regression_gate
 from tunix_rt_pipelines.defs.registry.rules import GuardFailure, all_failures, refusal_message
 from tunix_rt_pipelines.defs.registry.schema import alias_moves, model_aliases, model_names, model_versions
@@ -81,7 +81,8 @@ def promote(registry: Registry, candidate: PromotionCandidate, *, force: bool = 
     artifact = publish_checkpoint(Path(candidate.checkpoint_path), candidate.checkpoint_sha256, registry.root)
     evaluation_copy, evaluation_sha256 = (publish_evaluation(Path(candidate.evaluation_path), registry.root)
                                           if evaluation is not None and candidate.evaluation_path else (None, None))
-    metrics = MetricsSnapshot.from_evaluation(evaluation) if evaluation is not None else None
+    # all_failures keeps the evaluation only when it agrees with candidate.metrics (rules._disagreements)
+    metrics = candidate.metrics if evaluation is not None else None
     values = {
         "name": name, "source_asset": candidate.source_asset, "run_id": candidate.run_id, "data_version": candidate.data_version,
         "sha256": candidate.checkpoint_sha256, "artifact_uri": artifact.as_uri(), "size_bytes": folder_size(artifact),

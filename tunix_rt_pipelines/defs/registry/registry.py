@@ -46,7 +46,6 @@ class Registry:
     """Versions, aliases, the leaderboard, promotion and export over one database and store."""
 
     def __init__(self, url: str, root: Path, datasets_dir: Path):
-        self.url = url
         self.engine = make_engine(url)
         self.root = root  # the file store: artifacts/<sha256>/, evaluations/<sha256>.json
         self.datasets_dir = datasets_dir  # where golden-v1's pinned manifest is read

@@ -95,11 +95,11 @@ def check_page(limit: int, offset: int) -> None:
         raise ValueError(f"offset must be 0 or more, got {offset}")
 
 
-def best_order(order: Sequence[Sequence[str]] = BEST_ORDER) -> list[sa.ColumnElement]:
+def best_order() -> list[sa.ColumnElement]:
     """The spec's "best" order as SQL (versions without metrics last), then name and version for stable pages."""
     columns = {"score": model_versions.c.score, "ci95_low": model_versions.c.ci95_low, "n": model_versions.c.n,
                "created_at": model_versions.c.created_at}
-    clauses = [sa.nulls_last(columns[key].desc() if direction == "desc" else columns[key].asc()) for key, direction in order]
+    clauses = [sa.nulls_last(columns[key].desc() if direction == "desc" else columns[key].asc()) for key, direction in BEST_ORDER]
     return clauses + [model_versions.c.name.asc(), model_versions.c.version.asc()]
 
 

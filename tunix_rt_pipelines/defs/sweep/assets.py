@@ -13,11 +13,13 @@ import dagster as dg
 from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef
 from tunix_rt_pipelines.defs.evaluation import lock
 from tunix_rt_pipelines.defs.evaluation.spec import metric_id
-from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef, evaluation_lock
+from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef, lock_passed_in_run
+from tunix_rt_pipelines.defs.metadata import png_markdown
 from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, describe_folder
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
 from tunix_rt_pipelines.defs.sweep.results import (
     FAILED,
+    PLOT_FILE,
     SUCCEEDED,
     SweepRef,
     best_trial,
@@ -29,37 +31,29 @@ from tunix_rt_pipelines.defs.sweep.results import (
 from tunix_rt_pipelines.defs.sweep.search_space import integer_keys
 from tunix_rt_pipelines.defs.sweep.trainable import TrialInputs
 from tunix_rt_pipelines.defs.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
-from tunix_rt_pipelines.defs.training.assets import png_markdown
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
-LOCK_CHECK_KEY = evaluation_lock.check_key
 _COLUMNS = {"trial": "string", "status": "string", "params": "string", "answer_correctness": "float", "ci95_low": "float",
             "ci95_high": "float", "final_loss": "float", "duration_s": "float", "attempts": "int", "error": "string"}
 
 
-def lock_passed_in_run(context: dg.AssetExecutionContext) -> bool | None:
-    """Whether `evaluation_lock` passed in this run; None when it did not run in this run."""
-    entries = context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    results = [e.dagster_event.asset_check_evaluation_data for e in entries if e.dagster_event is not None]
-    results = [r for r in results if r.asset_check_key == LOCK_CHECK_KEY]
-    return results[-1].passed if results else None
-
-
 def lock_gate(context: dg.AssetExecutionContext, force: bool) -> dict:
-    """Refuse to sweep unless the evaluation lock passed in this run; with `force`, go on and say so."""
-    passed = lock_passed_in_run(context)
-    if passed:
+    """Refuse to sweep unless the evaluation lock passed in this run; with `force`, go on and say so.
+
+    `evaluation_lock` is blocking and `tuning_sweep` depends on its asset, so a lock that failed in
+    this run stops the run before this step: here, "not passed" means "did not run in this run".
+    """
+    if lock_passed_in_run(context.instance, context.run.run_id):
         return {"checked_in_run": True, "passed": True, "forced": False}
     if not force:
-        why = "did not run in this run" if passed is None else "failed in this run"
-        raise dg.Failure(description=f"refusing to sweep: the blocking evaluation_lock check {why}. Launch sweep_job (it runs "
-                                     "the check first), or set force=True to sweep anyway (recorded in the results).",
+        raise dg.Failure(description="refusing to sweep: the blocking evaluation_lock check did not run in this run. Launch sweep_job "
+                                     "(it runs the check first), or set force=True to sweep anyway (recorded in the results).",
                          allow_retries=False)
     live = lock.check_lock()
     context.log.warning(f"force=True: sweeping without a passing evaluation_lock in this run (live lock: {live.message})")
-    return {"checked_in_run": passed is not None, "passed": bool(passed), "forced": True, "live_lock": live.message}
+    return {"checked_in_run": False, "passed": False, "forced": True, "live_lock": live.message}
 
 
 def _metadata(ref: SweepRef, payload: dict, rows: list[dict], sweep_dir: Path, resumed: bool, cluster: dict) -> dict[str, dg.MetadataValue]:
@@ -79,7 +73,7 @@ def _metadata(ref: SweepRef, payload: dict, rows: list[dict], sweep_dir: Path, r
         "trials_succeeded": dg.MetadataValue.int(payload["counts"][SUCCEEDED]),
         "trials_failed": dg.MetadataValue.int(payload["counts"][FAILED]),
         "trials": dg.MetadataValue.table(records=[dg.TableRecord(r) for r in rows], schema=schema),
-        "metric_by_trial": png_markdown(sweep_dir / "metric_by_trial.png", "answer_correctness by trial"),
+        "metric_by_trial": png_markdown(sweep_dir / PLOT_FILE, "answer_correctness by trial"),
         "resumed": dg.MetadataValue.bool(resumed),
         "forced": dg.MetadataValue.bool(ref.forced),
         "ray_cluster": dg.MetadataValue.json({k: v for k, v in cluster.items() if not k.startswith("node:")}),
@@ -134,8 +128,8 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, evaluat
     if sha != best.model_sha256:
         raise dg.Failure(description=f"best trial {best.trial_id}: checkpoint hashes to {sha[:12]}, the trial scored {best.model_sha256[:12]}")
     ref = SweepRef(sweep_id=sweep_id, results_path=str(results_path), best_trial=best.trial_id, best_params=best.params,
-                   best_score=best.score, best_ci95=best.ci95, best_n=best.n, best_checkpoint_path=best.checkpoint_path,
+                   best_score=best.score, best_ci95=best.ci95, best_checkpoint_path=best.checkpoint_path,
                    best_checkpoint_sha256=sha, best_evaluation_path=best.evaluation_path, evaluator=metric_id(),
-                   dataset_sha256=golden_v1.sha256, forced=config.force)
+                   forced=config.force)
     return dg.MaterializeResult(value=ref, data_version=dg.DataVersion(hashlib.sha256(results_path.read_bytes()).hexdigest()),
                                 metadata=_metadata(ref, payload, table_rows(run.records), sweep_dir, run.resumed, cluster))

@@ -18,20 +18,16 @@ import dagster as dg
 from pydantic import Field
 
 from tunix_rt_pipelines.defs.models.loading import CheckpointRef
-from tunix_rt_pipelines.defs.registry.artifacts import ArtifactError
-from tunix_rt_pipelines.defs.registry.assets import registration_metadata
+from tunix_rt_pipelines.defs.registry.assets import REGISTRY_ERRORS, gate_check_result, latest_data_version, registration_metadata
 from tunix_rt_pipelines.defs.registry.candidate import candidate_from_evaluation, check_model_name, default_model_name
 from tunix_rt_pipelines.defs.registry.promote import PromotionRefused
 from tunix_rt_pipelines.defs.registry.rules import all_failures, refusal_message
-from tunix_rt_pipelines.defs.registry.schema import SchemaError
-from tunix_rt_pipelines.defs.registry.store import RegistryConnectionError
 from tunix_rt_pipelines.defs.sweep.assets import tuning_sweep as tuning_sweep_asset
 from tunix_rt_pipelines.defs.sweep.results import SweepRef
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
 
 BEATS_CHAMPION = "sweep_registered_model_beats_champion"
 TUNING_SWEEP_KEY = tuning_sweep_asset.key
-_REGISTRY_ERRORS = (PromotionRefused, ArtifactError, SchemaError, RegistryConnectionError)
 
 
 class SweepPromotionConfig(dg.Config):
@@ -57,8 +53,7 @@ def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromo
                   "automatically; `tunix-rt registry promote` can register it by hand through the registry's guards")
         yield from _not_promoted(sweep, name, sweep.best_checkpoint_sha256, reason, {})
         return
-    event = context.instance.get_latest_materialization_event(TUNING_SWEEP_KEY)  # this run's, just written
-    data_version = (event.asset_materialization.tags or {}).get("dagster/data_version", "") if event and event.asset_materialization else ""
+    data_version = latest_data_version(context, TUNING_SWEEP_KEY, "")  # this run's, just written
     candidate = candidate_from_evaluation(
         name, sweep.best_checkpoint_path, sweep.best_checkpoint_sha256, sweep.best_evaluation_path,
         source_asset=f"tuning_sweep/{sweep.sweep_id}/{sweep.best_trial}", run_id=context.run.run_id, data_version=data_version,
@@ -69,7 +64,7 @@ def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromo
             raise PromotionRefused(refusal_message(candidate, failures, False))
         verdict = model_registry.gate(candidate)
         result = model_registry.promote(candidate) if verdict.better else None
-    except _REGISTRY_ERRORS as exc:
+    except REGISTRY_ERRORS as exc:
         raise dg.Failure(description=f"the sweep's best trial {sweep.best_trial} cannot be registered: {exc}", allow_retries=False) from None
 
     if result is None:
@@ -79,7 +74,7 @@ def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromo
     yield dg.MaterializeResult(value={"promoted": True, "name": v.name, "version": v.version, "sha256": v.sha256},
                                data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
                                metadata={**_common(sweep, True, verdict.reason), **registration_metadata(result)})
-    yield _gate_check(result.gate.better, result.gate.reason, result.gate.to_dict())
+    yield gate_check_result(BEATS_CHAMPION, result.gate.better, result.gate.reason, result.gate.to_dict())
 
 
 def _common(sweep: SweepRef, promoted: bool, reason: str) -> dict[str, dg.MetadataValue]:
@@ -93,9 +88,5 @@ def _not_promoted(sweep: SweepRef, name: str, sha256: str, reason: str, gate: di
                                data_version=dg.DataVersion(f"{name}/not-promoted/{sha256[:16]}"),
                                metadata={**_common(sweep, False, reason), "model_name": dg.MetadataValue.text(name),
                                          "sha256": dg.MetadataValue.text(sha256), "gate": dg.MetadataValue.json(gate)})
-    yield _gate_check(False, reason, gate)
+    yield gate_check_result(BEATS_CHAMPION, False, reason, gate)
 
-
-def _gate_check(better: bool, reason: str, gate: dict) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(check_name=BEATS_CHAMPION, passed=better, severity=dg.AssetCheckSeverity.WARN, description=reason,
-                               metadata={k: v for k, v in gate.items() if v is not None and k != "reason"})

@@ -1,8 +1,9 @@
 """A sweep's results: one record per trial, the best trial by the spec's rule, the table and the plot.
 
 "Best" follows `SPEC["best"]` of the locked evaluation spec (higher score, then higher lower CI
-bound, then more items, then the earlier trial), the same rule the registry uses to compare
-candidates. Only succeeded trials take part: a failed trial has no score, not a score of 0.
+bound, then more items, then the earlier trial), ranked by the registry's own `best.rank`, so
+sweeps and the registry compare candidates by one rule. Only succeeded trials take part: a failed
+trial has no score, not a score of 0.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tunix_rt_pipelines.defs.evaluation.spec import SPEC
+from tunix_rt_pipelines.defs.registry.best import pick_best
+from tunix_rt_pipelines.defs.registry.best import rank as rank_by_spec
 
 SUCCEEDED, FAILED, UNFINISHED = "succeeded", "failed", "unfinished"
 RESULTS_FILE = "sweep_results.json"
@@ -47,23 +50,24 @@ class TrialRecord:
         return out
 
 
-def _sort_value(record: TrialRecord, key: str) -> float:
-    values = {"score": record.score, "ci95_low": record.ci95[0] if record.ci95 else None, "n": record.n, "created_at": record.index}
-    if key not in values:
-        raise ValueError(f"SPEC['best'] orders by {key!r}, which a sweep trial does not have")
-    return float(values[key])
+def _facts(record: TrialRecord) -> dict[str, Any]:
+    """A succeeded trial's values for `SPEC["best"]`'s fields; creation order stands in for `created_at`."""
+    return {"score": record.score, "ci95_low": record.ci95[0] if record.ci95 else None, "n": record.n, "created_at": record.index}
+
+
+def _succeeded(records: Sequence[TrialRecord]) -> list[TrialRecord]:
+    return [r for r in records if r.status == SUCCEEDED]
 
 
 def rank(records: Sequence[TrialRecord]) -> list[TrialRecord]:
     """Succeeded trials, best first, by the evaluation spec's `best` order."""
-    order = SPEC["best"]["order"]
-    done = [r for r in records if r.status == SUCCEEDED]
-    return sorted(done, key=lambda r: tuple(-_sort_value(r, k) if d == "desc" else _sort_value(r, k) for k, d in order))
+    return rank_by_spec(_succeeded(records), _facts)
 
 
 def best_trial(records: Sequence[TrialRecord]) -> TrialRecord | None:
-    ranked = rank(records)
-    return ranked[0] if ranked else None
+    """The best succeeded trial, or None when none succeeded."""
+    done = _succeeded(records)
+    return pick_best(done, _facts) if done else None
 
 
 def table_rows(records: Sequence[TrialRecord]) -> list[dict[str, Any]]:
@@ -139,12 +143,10 @@ class SweepRef:
     best_params: dict[str, Any]
     best_score: float
     best_ci95: tuple[float, float]
-    best_n: int
     best_checkpoint_path: str
     best_checkpoint_sha256: str
     best_evaluation_path: str
     evaluator: str
-    dataset_sha256: str
     forced: bool
 
 

@@ -59,7 +59,6 @@ class SweepPlan:
 class SweepRun:
     records: list[TrialRecord]
     resumed: bool  # restored from an earlier, unfinished or finished, run of the same sweep
-    experiment_path: Path
 
 
 def sweep_key(identity: Mapping[str, Any]) -> str:
@@ -175,4 +174,4 @@ def run_sweep(plan: SweepPlan) -> SweepRun:
     if finished < plan.num_samples:
         raise SweepInterrupted(f"the sweep stopped with {finished} of {plan.num_samples} trials finished; "
                                f"run the same sweep again to resume it from {plan.sweep_dir / EXPERIMENT}")
-    return SweepRun(records=records, resumed=resumed, experiment_path=plan.sweep_dir / EXPERIMENT)
+    return SweepRun(records=records, resumed=resumed)
