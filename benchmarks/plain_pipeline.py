@@ -14,7 +14,7 @@ from common import REPO
 
 
 def main(artifacts: Path) -> dict:
-    from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, load_rows, normalize_prompt, read_dataset
+    from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, load_rows, overlapping_prompts, read_dataset_once
     from tunix_rt_pipelines.defs.evaluation import lock
     from tunix_rt_pipelines.defs.evaluation.compare import compare
     from tunix_rt_pipelines.defs.evaluation.evaluate import evaluate_predictions
@@ -28,11 +28,11 @@ def main(artifacts: Path) -> dict:
     # datasets + the same checks the graph runs
     refs = {}
     for key in ("golden-v1", "reasoning-traces-v1"):
-        data = read_dataset(REPO / "datasets" / key)
+        data = read_dataset_once(REPO / "datasets" / key)
         assert data.rows and not data.all_problems
-        refs[key] = DatasetRef(key, data.kind, str(data.path), data.sha256, len(data.rows))
+        refs[key] = DatasetRef.of(key, REPO / "datasets" / key, data)
     golden, traces = load_rows(refs["golden-v1"]), load_rows(refs["reasoning-traces-v1"])
-    assert not {normalize_prompt(r.prompt) for r in golden} & {normalize_prompt(r.prompt) for r in traces}
+    assert not overlapping_prompts(traces, golden)
     status = lock.check_lock()
     assert status.passed, status.message
 

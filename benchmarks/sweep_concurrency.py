@@ -41,7 +41,7 @@ SMOKE = {"training": {"max_steps": 2, "batch_size": 8, "max_train_samples": 16, 
 
 def _inputs(work: Path, sizes: dict, model_dir: Path):
     from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
-    from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, read_dataset
+    from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, read_dataset_once
     from tunix_rt_pipelines.defs.evaluation.lock import spec_sha256
     from tunix_rt_pipelines.defs.inference.config import InferenceConfig
     from tunix_rt_pipelines.defs.sweep.search_space import integer_keys
@@ -49,8 +49,7 @@ def _inputs(work: Path, sizes: dict, model_dir: Path):
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
 
     def ref(key: str) -> DatasetRef:
-        data = read_dataset(REPO / "datasets" / key)
-        return DatasetRef(key=key, kind=data.kind, path=str(REPO / "datasets" / key), sha256=data.sha256, count=len(data.rows))
+        return DatasetRef.of(key, REPO / "datasets" / key, read_dataset_once(REPO / "datasets" / key))
 
     return TrialInputs(base_dir=str(model_dir), traces=ref(TRACES_KEY), golden=ref(GOLDEN_KEY), spec_sha256=spec_sha256(),
                        training=TrainingConfig(**sizes["training"]).model_dump(), inference=InferenceConfig(**sizes["inference"]).model_dump(),

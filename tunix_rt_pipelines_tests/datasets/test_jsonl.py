@@ -4,8 +4,8 @@ Contract: `read_jsonl` / `read_dataset` never skip a bad line silently and never
 input: every problem becomes one `FILE:LINE: FIELD: message` (line 0 = the file as a whole), ALL
 of them are reported in line order, and the valid rows are still returned. A dataset folder's
 manifest is cross-checked against its items (count, sha256 of the canonical content,
-composition, key = folder name, eval sets of 20-200 items). `load_rows` is the strict loader:
-any problem, an empty set or a hash change since materialization raises `DatasetError`.
+composition, key = folder name, eval sets of 20-200 items). The strict loader is tested in
+test_refs.py.
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ import pytest
 
 from tunix_rt_pipelines.defs.datasets.generate import make_manifest, manifest_bytes, write_dataset
 from tunix_rt_pipelines.defs.datasets.jsonl import (
-    DatasetError,
-    DatasetRef,
     Problem,
-    load_rows,
     normalize_prompt,
     read_dataset,
     read_jsonl,
@@ -314,58 +311,6 @@ def test_committed_manifest_bytes_are_what_the_generator_writes(datasets_copy: P
     folder = datasets_copy / "golden-v1"
     data = read_dataset(folder)
     assert manifest_bytes(data.manifest) == (folder / "manifest.json").read_bytes()
-
-
-# --- the strict loader --------------------------------------------------------------------
-
-
-def _ref(folder: Path, sha256: str = GOLDEN_SHA) -> DatasetRef:
-    return DatasetRef(key="golden-v1", kind="eval", path=str(folder), sha256=sha256, count=100)
-
-
-def test_load_rows_returns_every_row_or_a_prefix(datasets_copy: Path) -> None:
-    folder = datasets_copy / "golden-v1"
-    assert len(load_rows(_ref(folder))) == 100
-    assert [r.id for r in load_rows(_ref(folder), limit=3)] == ["g1-add-000", "g1-add-001", "g1-add-002"]
-
-
-def test_load_rows_raises_with_every_problem(datasets_copy: Path) -> None:
-    folder = datasets_copy / "golden-v1"
-    lines = (folder / "items.jsonl").read_bytes().splitlines(keepends=True)
-    lines[2], lines[40] = b"\n", b"[]\n"
-    (folder / "items.jsonl").write_bytes(b"".join(lines))
-    with pytest.raises(DatasetError) as info:
-        load_rows(_ref(folder))
-    message = str(info.value)
-    assert "golden-v1 has 3 problem(s)" in message and "tunix-rt validate-dataset" in message
-    assert "golden-v1/items.jsonl:3: <line>: blank line; remove it" in message
-    assert "golden-v1/items.jsonl:41: <row>: expected a JSON object, got list" in message
-    assert "golden-v1/manifest.json:0: sha256:" in message
-
-
-def test_load_rows_lists_20_problems_then_counts_the_rest(datasets_copy: Path) -> None:
-    folder = datasets_copy / "golden-v1"
-    (folder / "items.jsonl").write_bytes(b"{bad\n" * 30)
-    with pytest.raises(DatasetError) as info:
-        load_rows(_ref(folder))
-    message = str(info.value)
-    assert message.count("<json>: invalid JSON") == 20 - 2  # 2 of the 20 shown are the manifest's (count, sha256)
-    assert message.rstrip().endswith("... and 12 more")
-
-
-def test_load_rows_raises_when_the_content_changed_since_materialization(datasets_copy: Path) -> None:
-    with pytest.raises(DatasetError, match=r"changed on disk since it was materialized \(000000000000 -> 03869f42bff7\)"):
-        load_rows(_ref(datasets_copy / "golden-v1", sha256="0" * 64))
-
-
-def test_load_rows_raises_on_an_empty_dataset(tmp_path: Path) -> None:
-    # An empty eval set cannot pass read_dataset cleanly, so the strict loader refuses it too.
-    folder = tmp_path / "golden-v1"
-    folder.mkdir()
-    (folder / "items.jsonl").write_bytes(b"")
-    (folder / "manifest.json").write_bytes(manifest_bytes(make_manifest("golden-v1", "eval", [], seed=0)))
-    with pytest.raises(DatasetError, match="no items: the dataset is empty"):
-        load_rows(DatasetRef("golden-v1", "eval", str(folder), hashlib.sha256(b"").hexdigest(), 0))
 
 
 # --- prompt identity for the overlap check -------------------------------------------------

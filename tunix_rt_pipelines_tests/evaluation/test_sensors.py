@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, read_dataset
+from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.defs.datasets.refs import DatasetRef
 from tunix_rt_pipelines.defs.evaluation import lock
 from tunix_rt_pipelines.defs.evaluation.assets import run_evaluation
 from tunix_rt_pipelines.defs.evaluation.predictions import predictions_jsonl
@@ -26,7 +27,7 @@ def record_evaluation(instance, key: str, golden_dir: Path, spec_sha256: str, tm
     """Score hand-written predictions with the real `run_evaluation` and record its metadata as
     a materialization of `key` (the sensor reads only what an evaluation records)."""
     data = read_dataset(golden_dir)
-    golden = DatasetRef(key="golden-v1", kind="eval", path=str(golden_dir), sha256=data.sha256, count=len(data.rows))
+    golden = DatasetRef.of("golden-v1", golden_dir, data)
     out = tmp_path / f"{key}-{spec_sha256[:6]}-{data.sha256[:6]}"
     out.mkdir()
     (out / "predictions.jsonl").write_bytes(predictions_jsonl((row.id, "Answer: 42") for row in data.rows))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, read_dataset
+from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, read_dataset_once
 from tunix_rt_pipelines.defs.evaluation.lock import spec_sha256
 from tunix_rt_pipelines.defs.sweep.search_space import integer_keys
 from tunix_rt_pipelines.defs.sweep.trainable import TrialInputs
@@ -27,8 +27,7 @@ def _private_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def dataset_ref(key: str) -> DatasetRef:
-    data = read_dataset(REAL_DATASETS / key)
-    return DatasetRef(key=key, kind=data.kind, path=str(REAL_DATASETS / key), sha256=data.sha256, count=len(data.rows))
+    return DatasetRef.of(key, REAL_DATASETS / key, read_dataset_once(REAL_DATASETS / key))
 
 
 @pytest.fixture

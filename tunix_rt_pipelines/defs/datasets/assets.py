@@ -8,9 +8,10 @@ fit for use is decided by the blocking checks in `checks.py`, which run in the s
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.contract import SCHEMA_VERSION
+from tunix_rt_pipelines.defs.datasets.contract import DIFFICULTIES, SCHEMA_VERSION
 from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, composition, read_dataset
+from tunix_rt_pipelines.defs.datasets.jsonl import composition
+from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, read_dataset_once
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 CODE_VERSION = f"datasets-schema-v{SCHEMA_VERSION}"
@@ -20,19 +21,19 @@ def _composition_table(rows: list) -> dg.MetadataValue:
     by_cell = composition(rows)["by_category_difficulty"]
     categories = sorted({key.split("/")[0] for key in by_cell})
     records = [
-        dg.TableRecord({"category": c, **{d: by_cell.get(f"{c}/{d}", 0) for d in ("easy", "medium", "hard")},
-                        "total": sum(by_cell.get(f"{c}/{d}", 0) for d in ("easy", "medium", "hard"))})
+        dg.TableRecord({"category": c, **{d: by_cell.get(f"{c}/{d}", 0) for d in DIFFICULTIES},
+                        "total": sum(by_cell.get(f"{c}/{d}", 0) for d in DIFFICULTIES)})
         for c in categories
     ]
-    schema = dg.TableSchema(columns=[dg.TableColumn("category", "string")] + [dg.TableColumn(n, "int") for n in ("easy", "medium", "hard", "total")])
+    schema = dg.TableSchema(columns=[dg.TableColumn("category", "string")] + [dg.TableColumn(n, "int") for n in (*DIFFICULTIES, "total")])
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def materialize_dataset(storage: ProjectStorage, key: str) -> dg.MaterializeResult:
     """Read dataset `key`, version it by content hash and describe it for the UI."""
     path = storage.dataset_path(key)
-    data = read_dataset(path)
-    ref = DatasetRef(key=key, kind=data.kind, path=str(path), sha256=data.sha256, count=len(data.rows))
+    data = read_dataset_once(path)
+    ref = DatasetRef.of(key, path, data)
     metadata = {
         "dagster/row_count": dg.MetadataValue.int(len(data.rows)),
         "sha256": dg.MetadataValue.text(data.sha256),

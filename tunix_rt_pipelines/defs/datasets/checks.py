@@ -5,30 +5,14 @@ Every check puts the observed and expected values in its metadata.
 """
 
 
-import functools
 from pathlib import Path
 
 import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
-from tunix_rt_pipelines.defs.datasets.jsonl import ITEMS_FILE, MANIFEST_FILE, Dataset, DatasetRef, normalize_prompt
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset as _read_dataset_uncached
+from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, overlapping_prompts, read_dataset_once
 
 _SHOWN = 10  # problems/examples listed in check metadata
-
-
-def _stamp(path: Path) -> tuple:
-    return tuple((p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_ctime_ns, p.stat().st_size) if p.exists() else None for p in (path, path / ITEMS_FILE, path / MANIFEST_FILE))
-
-
-@functools.lru_cache(maxsize=8)
-def _read_cached(path: Path, stamp: tuple) -> Dataset:
-    return _read_dataset_uncached(path)
-
-
-def read_dataset(path: Path) -> Dataset:
-    """Read once per file version: the four checks on the same 6,000 traces parse them once."""
-    return _read_cached(path, _stamp(path))
 
 
 def _problem_list(problems: list) -> dg.MetadataValue:
@@ -42,13 +26,13 @@ def build_dataset_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefin
 
     @dg.asset_check(asset=asset, name=f"{name}_not_empty", blocking=True, description=f"{name} has at least one row.")
     def not_empty(value: DatasetRef) -> dg.AssetCheckResult:
-        data = read_dataset(Path(value.path))
+        data = read_dataset_once(Path(value.path))
         return dg.AssetCheckResult(passed=len(data.rows) > 0, metadata={"observed_rows": len(data.rows), "expected_rows": "> 0"})
 
     @dg.asset_check(asset=asset, name=f"{name}_rows_match_contract", blocking=True,
                     description=f"Every line of {name} is valid JSON matching the data contract, with unique ids.")
     def rows_valid(value: DatasetRef) -> dg.AssetCheckResult:
-        data = read_dataset(Path(value.path))
+        data = read_dataset_once(Path(value.path))
         return dg.AssetCheckResult(
             passed=not data.problems,
             metadata={"observed_bad_lines": len({p.line for p in data.problems}), "expected_bad_lines": 0,
@@ -58,7 +42,7 @@ def build_dataset_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefin
     @dg.asset_check(asset=asset, name=f"{name}_manifest_matches_content", blocking=True,
                     description=f"{name}'s manifest.json agrees with items.jsonl: count, sha256, composition.")
     def manifest_matches(value: DatasetRef) -> dg.AssetCheckResult:
-        data = read_dataset(Path(value.path))
+        data = read_dataset_once(Path(value.path))
         m = data.manifest
         return dg.AssetCheckResult(
             passed=m is not None and not data.manifest_problems,
@@ -73,9 +57,7 @@ def build_dataset_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefin
 @dg.asset_check(asset=training_traces, additional_ins={"golden": dg.AssetIn(golden_v1.key)}, blocking=True,
                 description="No training trace has the same normalised prompt as a golden-v1 item.")
 def training_traces_disjoint_from_golden_v1(training_traces: DatasetRef, golden: DatasetRef) -> dg.AssetCheckResult:
-    golden_prompts = {normalize_prompt(r.prompt): r.id for r in read_dataset(Path(golden.path)).rows}
-    overlap = [(r.id, golden_prompts[normalize_prompt(r.prompt)]) for r in read_dataset(Path(training_traces.path)).rows
-               if normalize_prompt(r.prompt) in golden_prompts]
+    overlap = overlapping_prompts(read_dataset_once(Path(training_traces.path)).rows, read_dataset_once(Path(golden.path)).rows)
     return dg.AssetCheckResult(
         passed=not overlap,
         metadata={"observed_overlap": len(overlap), "expected_overlap": 0,

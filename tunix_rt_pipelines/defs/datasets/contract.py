@@ -10,14 +10,14 @@ Both are strict (`extra="forbid"`): a misspelt field is an error, never silently
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SCHEMA_VERSION = 1
 
 Difficulty = Literal["easy", "medium", "hard"]
-DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+DIFFICULTIES: tuple[str, ...] = get_args(Difficulty)
 
 # Non-empty after trimming; ids are restricted so they are safe in file names and URLs.
 NonEmptyText = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]

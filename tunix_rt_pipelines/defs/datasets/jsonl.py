@@ -277,38 +277,3 @@ def read_dataset(path: Path) -> Dataset:
             manifest_problems.append(Problem(manifest_name, 0, "key", f"manifest key {manifest.key!r} differs from the folder name {path.name!r}"))
     data.manifest_problems = manifest_problems
     return data
-
-
-@dataclass(frozen=True)
-class DatasetRef:
-    """What a dataset asset hands downstream: where the data is and the hash it had."""
-
-    key: str
-    kind: DatasetKind
-    path: str
-    sha256: str
-    count: int
-
-
-class DatasetError(ValueError):
-    """A dataset that must be clean to be used is not; the message lists every problem."""
-
-
-def load_rows(ref: DatasetRef, limit: int | None = None) -> list:
-    """Read a dataset strictly: every row valid and the content still hashing to `ref.sha256`.
-
-    Raises:
-        DatasetError: Any problem at all (never skips a bad line), an empty dataset, or content
-            that changed since the asset recorded its hash.
-    """
-    data = read_dataset(Path(ref.path))
-    problems = data.all_problems
-    if problems:
-        shown = "\n".join(f"  {p}" for p in problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise DatasetError(f"dataset {ref.key} has {len(problems)} problem(s); run `uv run tunix-rt validate-dataset {ref.path}`:\n{shown}{more}")
-    if data.sha256 != ref.sha256:
-        raise DatasetError(f"dataset {ref.key} changed on disk since it was materialized ({ref.sha256[:12]} -> {data.sha256[:12]}); re-materialize it")
-    if not data.rows:
-        raise DatasetError(f"dataset {ref.key} is empty")
-    return data.rows[:limit] if limit else data.rows

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.defs.datasets.refs import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.defs.evaluation.compare import SIGNIFICANCE_LEVEL, compare, plot_by_category
 from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef, evaluate_predictions, read_evaluation
 from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef

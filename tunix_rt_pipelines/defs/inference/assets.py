@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.defs.datasets.refs import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
 from tunix_rt_pipelines.defs.inference.predict import predict, predictions_key
 from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, resolve_device  # torch imported on call only

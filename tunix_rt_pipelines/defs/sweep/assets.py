@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef
+from tunix_rt_pipelines.defs.datasets.refs import DatasetRef
 from tunix_rt_pipelines.defs.evaluation import lock
 from tunix_rt_pipelines.defs.evaluation.spec import metric_id
 from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef, lock_passed_in_run

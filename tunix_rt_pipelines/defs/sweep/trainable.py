@@ -30,7 +30,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetRef, load_rows
+from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, load_rows
 from tunix_rt_pipelines.defs.sweep.search_space import coerce_params
 
 ATTEMPTS_FILE = "attempts.jsonl"

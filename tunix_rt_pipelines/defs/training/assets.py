@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.jsonl import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.defs.datasets.refs import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.defs.metadata import png_markdown
 from tunix_rt_pipelines.defs.models.assets import checkpoint_metadata
 from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, describe_folder
