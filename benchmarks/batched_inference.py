@@ -23,11 +23,11 @@ def main() -> None:
 
     import torch
 
-    from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
-    from tunix_rt_pipelines.defs.inference.generate import generate_batched, reference_generate
-    from tunix_rt_pipelines.defs.models.builtin import create_builtin
-    from tunix_rt_pipelines.defs.models.loading import load_model
-    from tunix_rt_pipelines.defs.models.prompt import format_prompt
+    from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.lib.inference.generate import generate_batched, reference_generate
+    from tunix_rt_pipelines.lib.models.builtin import create_builtin
+    from tunix_rt_pipelines.lib.models.loading import load_model
+    from tunix_rt_pipelines.lib.models.prompt import format_prompt
 
     folder = Path(args.checkpoint) if args.checkpoint else create_builtin("builtin:tiny", Path(tempfile.mkdtemp()) / "tiny")
     model, tokenizer = load_model(folder, device="cpu", dtype="float32")

@@ -14,15 +14,15 @@ from common import REPO
 
 
 def main(artifacts: Path) -> dict:
-    from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, load_rows, overlapping_prompts, read_dataset_once
-    from tunix_rt_pipelines.defs.evaluation import lock
-    from tunix_rt_pipelines.defs.evaluation.compare import compare
-    from tunix_rt_pipelines.defs.evaluation.evaluate import evaluate_predictions
     from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-    from tunix_rt_pipelines.defs.inference.predict import predict, predictions_key
-    from tunix_rt_pipelines.defs.models.loading import describe_folder, resolve_device
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
-    from tunix_rt_pipelines.defs.training.train import train, training_key
+    from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, load_rows, overlapping_prompts, read_dataset_once
+    from tunix_rt_pipelines.lib.evaluation import lock
+    from tunix_rt_pipelines.lib.evaluation.compare import compare
+    from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions
+    from tunix_rt_pipelines.lib.inference.predict import predict, predictions_key
+    from tunix_rt_pipelines.lib.models.loading import describe_folder, resolve_device
+    from tunix_rt_pipelines.lib.training.train import train, training_key
     from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 
     # datasets + the same checks the graph runs

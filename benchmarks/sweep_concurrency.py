@@ -40,13 +40,13 @@ SMOKE = {"training": {"max_steps": 2, "batch_size": 8, "max_train_samples": 16, 
 
 
 def _inputs(work: Path, sizes: dict, model_dir: Path):
-    from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
-    from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, read_dataset_once
-    from tunix_rt_pipelines.defs.evaluation.lock import spec_sha256
     from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-    from tunix_rt_pipelines.defs.sweep.search_space import integer_keys
-    from tunix_rt_pipelines.defs.sweep.trainable import TrialInputs
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
+    from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY, TRACES_KEY
+    from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, read_dataset_once
+    from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
+    from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
+    from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
 
     def ref(key: str) -> DatasetRef:
         return DatasetRef.of(key, REPO / "datasets" / key, read_dataset_once(REPO / "datasets" / key))
@@ -59,9 +59,9 @@ def _inputs(work: Path, sizes: dict, model_dir: Path):
 def _ray_sweep(name: str, root: Path, inputs, trials: int, concurrent: int, reuse: bool) -> tuple[float, list]:
     import dataclasses
 
-    from tunix_rt_pipelines.defs.sweep.search_space import parse_search_space
-    from tunix_rt_pipelines.defs.sweep.tuner import SweepPlan, run_sweep
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
+    from tunix_rt_pipelines.lib.sweep.search_space import parse_search_space
+    from tunix_rt_pipelines.lib.sweep.tuner import SweepPlan, run_sweep
 
     space = parse_search_space({"learning_rate": {"type": "loguniform", "min": 1e-3, "max": 1e-2}}, TrainingConfig.model_fields)
     sweep_dir = root / name
@@ -80,7 +80,7 @@ def _ray_sweep(name: str, root: Path, inputs, trials: int, concurrent: int, reus
 def _direct(root: Path, inputs, params: list[dict]) -> tuple[float, list[float]]:
     import dataclasses
 
-    from tunix_rt_pipelines.defs.sweep.trainable import evaluate_trial
+    from tunix_rt_pipelines.lib.sweep.trainable import evaluate_trial
 
     inputs = dataclasses.replace(inputs, work_root=str(root / "direct"))
     start, per_trial = time.perf_counter(), []
@@ -101,8 +101,8 @@ def main() -> int:
     sizes = SMOKE if args.smoke else FULL
     load_before = os.getloadavg()
 
-    from tunix_rt_pipelines.defs.models.builtin import create_builtin
-    from tunix_rt_pipelines.ray_env import import_ray
+    from tunix_rt_pipelines.lib.models.builtin import create_builtin
+    from tunix_rt_pipelines.lib.ray_env import import_ray
 
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
         root = Path(tmp)

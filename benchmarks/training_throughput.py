@@ -15,8 +15,8 @@ from common import REPO, emit
 
 
 def _batches(tokenizer, steps: int, batch_size: int, seed: int):
-    from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
-    from tunix_rt_pipelines.defs.training.data import PadCollator, encode_traces
+    from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.lib.training.data import PadCollator, encode_traces
 
     traces = read_dataset(REPO / "datasets" / "reasoning-traces-v1").rows
     examples = encode_traces(traces, tokenizer, 160).examples
@@ -32,7 +32,7 @@ def _batches(tokenizer, steps: int, batch_size: int, seed: int):
 def bare_loop(folder: Path, batches, config) -> float:
     import torch
 
-    from tunix_rt_pipelines.defs.models.loading import load_model
+    from tunix_rt_pipelines.lib.models.loading import load_model
 
     model, _ = load_model(folder, device="cpu", dtype="float32")
     model.train()
@@ -68,8 +68,8 @@ class _Prebatched:
 def trainer_loop(folder: Path, batches, config, work: Path) -> float:
     from transformers import PrinterCallback, Trainer
 
-    from tunix_rt_pipelines.defs.models.loading import load_model
-    from tunix_rt_pipelines.defs.training.train import _training_arguments
+    from tunix_rt_pipelines.lib.models.loading import load_model
+    from tunix_rt_pipelines.lib.training.train import _training_arguments
 
     model, _ = load_model(folder, device="cpu", dtype="float32")
     model.train()
@@ -88,9 +88,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from tunix_rt_pipelines.defs.models.builtin import create_builtin
-    from tunix_rt_pipelines.defs.models.loading import load_model
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
+    from tunix_rt_pipelines.lib.models.builtin import create_builtin
+    from tunix_rt_pipelines.lib.models.loading import load_model
 
     tmp = Path(tempfile.mkdtemp())
     folder = create_builtin("builtin:tiny", tmp / "tiny")

@@ -8,8 +8,8 @@ from tunix_rt_pipelines.defs import jobs, schedules
 from tunix_rt_pipelines.defs.datasets import assets as dataset_assets
 from tunix_rt_pipelines.defs.datasets import checks as dataset_checks
 from tunix_rt_pipelines.defs.evaluation import assets as evaluation_assets
+from tunix_rt_pipelines.defs.evaluation import lock_check as spec_asset
 from tunix_rt_pipelines.defs.evaluation import sensors as evaluation_sensors
-from tunix_rt_pipelines.defs.evaluation import spec_asset
 from tunix_rt_pipelines.defs.inference import assets as inference_assets
 from tunix_rt_pipelines.defs.models import assets as model_assets
 from tunix_rt_pipelines.defs.registry import assets as registry_assets

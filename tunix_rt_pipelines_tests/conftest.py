@@ -37,7 +37,7 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """builtin:tiny (Llama, ~1M parameters) saved with save_pretrained; read-only for tests."""
-    from tunix_rt_pipelines.defs.models.builtin import create_builtin
+    from tunix_rt_pipelines.lib.models.builtin import create_builtin
 
     return create_builtin("builtin:tiny", tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
@@ -45,7 +45,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """builtin:tiny-gpt2: a second architecture, made the same way."""
-    from tunix_rt_pipelines.defs.models.builtin import create_builtin
+    from tunix_rt_pipelines.lib.models.builtin import create_builtin
 
     return create_builtin("builtin:tiny-gpt2", tmp_path_factory.mktemp("models") / "tiny-gpt2", seed=0)
 
@@ -102,7 +102,7 @@ def postgres_url(postgres_server_url: str):
     """A fresh, empty database on that server for one test (dropped afterwards)."""
     import sqlalchemy as sa
 
-    from tunix_rt_pipelines.defs.registry.store import normalize_url
+    from tunix_rt_pipelines.lib.registry.store import normalize_url
 
     admin_url = sa.make_url(normalize_url(postgres_server_url))
     name = f"tunix_test_{uuid.uuid4().hex[:12]}"

@@ -101,7 +101,7 @@ def reachable(url: str) -> str | None:
     """None when `url` accepts connections, else why not."""
     import sqlalchemy as sa
 
-    from tunix_rt_pipelines.defs.registry.store import normalize_url
+    from tunix_rt_pipelines.lib.registry.store import normalize_url
 
     engine = sa.create_engine(normalize_url(url))
     try:

@@ -12,9 +12,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from tunix_rt_pipelines.defs.evaluation import lock
-from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock, evaluation_spec
+from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_lock, evaluation_spec
 from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines.lib.evaluation import lock
 
 pytestmark = pytest.mark.postgres
 

@@ -7,7 +7,7 @@ import pytest
 
 from tunix_rt_pipelines.cli.pipeline import format_report, latest_report
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.defs.evaluation import spec as spec_module
+from tunix_rt_pipelines.lib.evaluation import spec as spec_module
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
 

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def validate_dataset(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
 
     data = read_dataset(Path(args.path))
     problems = data.all_problems
@@ -37,7 +37,7 @@ def validate_dataset(args: argparse.Namespace) -> int:
 
 
 def generate_datasets(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.defs.datasets.generate import regenerate
+    from tunix_rt_pipelines.lib.datasets.generate import regenerate
 
     root = Path(args.datasets_dir) if args.datasets_dir else environment.datasets_dir()
     if args.check:

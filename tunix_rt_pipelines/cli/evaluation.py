@@ -35,9 +35,9 @@ def _resolve_dataset(value: str) -> Path:
 
 
 def score(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
-    from tunix_rt_pipelines.defs.evaluation.metrics import score_dataset
-    from tunix_rt_pipelines.defs.evaluation.predictions import read_predictions
+    from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.lib.evaluation.metrics import score_dataset
+    from tunix_rt_pipelines.lib.evaluation.predictions import read_predictions
 
     data = read_dataset(_resolve_dataset(args.dataset))
     if data.all_problems or data.kind != "eval":
@@ -64,7 +64,7 @@ def score(args: argparse.Namespace) -> int:
 
 
 def pin_evaluation(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.defs.evaluation import lock
+    from tunix_rt_pipelines.lib.evaluation import lock
 
     try:
         pinned = lock.pin()

@@ -88,8 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _open():
     """The registry; its schema is created/upgraded on first use except in production (`migrate`)."""
-    from tunix_rt_pipelines.defs.registry.registry import default_root, open_registry
-    from tunix_rt_pipelines.defs.registry.store import resolve_url
+    from tunix_rt_pipelines.lib.registry.registry import default_root, open_registry
+    from tunix_rt_pipelines.lib.registry.store import resolve_url
 
     auto = environment.get_environment() != "prod"
     return open_registry(resolve_url(), default_root(), environment.datasets_dir(), auto_migrate=auto)
@@ -137,7 +137,7 @@ def list_versions(args: argparse.Namespace) -> int:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.defs.registry.versions import leaderboard_rows
+    from tunix_rt_pipelines.lib.registry.versions import leaderboard_rows
 
     registry = _open()
     page = registry.leaderboard(args.name, limit=args.limit, offset=args.offset)
@@ -176,8 +176,8 @@ def export(args: argparse.Namespace) -> int:
 
 
 def promote(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.defs.models.loading import describe_folder
-    from tunix_rt_pipelines.defs.registry.candidate import candidate_from_evaluation
+    from tunix_rt_pipelines.lib.models.loading import describe_folder
+    from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation
 
     ref = describe_folder(str(args.checkpoint), args.checkpoint.resolve())
     candidate = candidate_from_evaluation(args.name, ref.path, ref.sha256, str(args.evaluation) if args.evaluation else None,
@@ -199,8 +199,8 @@ def alias(args: argparse.Namespace) -> int:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.defs.registry.registry import Registry, default_root
-    from tunix_rt_pipelines.defs.registry.store import resolve_url, safe_url
+    from tunix_rt_pipelines.lib.registry.registry import Registry, default_root
+    from tunix_rt_pipelines.lib.registry.store import resolve_url, safe_url
 
     registry = Registry(resolve_url(), default_root(), environment.datasets_dir())
     before, after = registry.migrate()

@@ -11,7 +11,7 @@ import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
 from tunix_rt_pipelines.defs.evaluation.assets import base_vs_trained
-from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_spec
+from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_spec
 from tunix_rt_pipelines.defs.registry.assets import leaderboard
 
 # Datasets, the metric spec and all their checks: everything a model run stands on.

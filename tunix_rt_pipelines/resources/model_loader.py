@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef, describe_folder
-from tunix_rt_pipelines.defs.models.source import BASE_MODEL_ENV, DEFAULT_BASE_MODEL, resolve_model_folder
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef, describe_folder
+from tunix_rt_pipelines.lib.models.source import BASE_MODEL_ENV, DEFAULT_BASE_MODEL, resolve_model_folder
 
 
 class BaseModelResource(dg.ConfigurableResource):

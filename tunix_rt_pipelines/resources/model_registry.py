@@ -21,13 +21,13 @@ import dagster as dg
 from pydantic import Field
 
 from tunix_rt_pipelines import environment
-from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate
-from tunix_rt_pipelines.defs.registry.gate import GateVerdict
-from tunix_rt_pipelines.defs.registry.promote import PromotionResult
-from tunix_rt_pipelines.defs.registry.registry import STORE_ENV, Registry, default_root, open_registry
-from tunix_rt_pipelines.defs.registry.rules import Pins
-from tunix_rt_pipelines.defs.registry.store import URL_ENV, resolve_url
-from tunix_rt_pipelines.defs.registry.versions import ModelVersion, Page
+from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate
+from tunix_rt_pipelines.lib.registry.gate import GateVerdict
+from tunix_rt_pipelines.lib.registry.promote import PromotionResult
+from tunix_rt_pipelines.lib.registry.registry import STORE_ENV, Registry, default_root, open_registry
+from tunix_rt_pipelines.lib.registry.rules import Pins
+from tunix_rt_pipelines.lib.registry.store import URL_ENV, resolve_url
+from tunix_rt_pipelines.lib.registry.versions import ModelVersion, Page
 
 _OPEN: dict[tuple, Registry] = {}
 _OPEN_LOCK = threading.Lock()

@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from tunix_rt_pipelines.ray_env import import_ray
+from tunix_rt_pipelines.lib.ray_env import import_ray
 
 
 class RayResource(dg.ConfigurableResource):

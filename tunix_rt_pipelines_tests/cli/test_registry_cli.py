@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.cli.main import main
-from tunix_rt_pipelines.defs.registry.registry import open_registry
+from tunix_rt_pipelines.lib.registry.registry import open_registry
 from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate
 
 

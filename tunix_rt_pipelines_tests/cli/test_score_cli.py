@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.cli.main import main
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
 from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
 
 REAL_DATASETS = REPO_ROOT / "datasets"
 GOLDEN = read_dataset(REAL_DATASETS / "golden-v1").rows

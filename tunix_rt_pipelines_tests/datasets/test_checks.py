@@ -19,8 +19,8 @@ import pytest
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
 from tunix_rt_pipelines.defs.datasets.checks import dataset_checks
-from tunix_rt_pipelines.defs.datasets.generate import make_manifest, write_dataset
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.generate import make_manifest, write_dataset
+from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 GOLDEN_CHECKS = {"golden_v1_not_empty", "golden_v1_rows_match_contract", "golden_v1_manifest_matches_content"}

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tunix_rt_pipelines.defs.datasets.contract import EvalItem, Manifest, TraceStep, TrainingTrace
-from tunix_rt_pipelines.defs.datasets.jsonl import read_jsonl
 from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines.lib.datasets.contract import EvalItem, Manifest, TraceStep, TrainingTrace
+from tunix_rt_pipelines.lib.datasets.jsonl import read_jsonl
 
 REAL_DATASETS = REPO_ROOT / "datasets"
 

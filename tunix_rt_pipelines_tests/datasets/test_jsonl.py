@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.datasets.generate import make_manifest, manifest_bytes, write_dataset
-from tunix_rt_pipelines.defs.datasets.jsonl import (
+from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines.lib.datasets.generate import make_manifest, manifest_bytes, write_dataset
+from tunix_rt_pipelines.lib.datasets.jsonl import (
     Problem,
     normalize_prompt,
     read_dataset,
     read_jsonl,
 )
-from tunix_rt_pipelines.environment import REPO_ROOT
 
 REAL_DATASETS = REPO_ROOT / "datasets"
 ITEM = {"id": "g1-add-000", "prompt": "What is 64 + 9?", "ground_truth": "73", "category": "addition", "difficulty": "easy"}

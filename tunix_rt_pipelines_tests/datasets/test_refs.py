@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.datasets.generate import make_manifest, manifest_bytes
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
-from tunix_rt_pipelines.defs.datasets.refs import DatasetError, DatasetRef, load_rows, overlapping_prompts, read_dataset_once
+from tunix_rt_pipelines.lib.datasets.generate import make_manifest, manifest_bytes
+from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.refs import DatasetError, DatasetRef, load_rows, overlapping_prompts, read_dataset_once
 
 GOLDEN_SHA = "03869f42bff7d691c2d6b68280f4fd9070e4fee8eba3a77cb09ada1909a28ef5"  # golden-v1/manifest.json
 

@@ -4,8 +4,8 @@ and pinned hash, and its prose names every rule parameter the implementation rea
 import json
 import re
 
-from tunix_rt_pipelines.defs.evaluation import lock
-from tunix_rt_pipelines.defs.evaluation.spec import SPEC, metric_id
+from tunix_rt_pipelines.lib.evaluation import lock
+from tunix_rt_pipelines.lib.evaluation.spec import SPEC, metric_id
 
 DOC = lock.DOC_FILE.read_text()
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from tunix_rt_pipelines.cli.main import main
-from tunix_rt_pipelines.defs.evaluation import lock, metrics, spec
-from tunix_rt_pipelines.defs.evaluation.lock import PIN_COMMAND, PinRefused, check_lock, pin, spec_sha256
-from tunix_rt_pipelines.defs.evaluation.spec import SPEC
+from tunix_rt_pipelines.lib.evaluation import lock, metrics, spec
+from tunix_rt_pipelines.lib.evaluation.lock import PIN_COMMAND, PinRefused, check_lock, pin, spec_sha256
+from tunix_rt_pipelines.lib.evaluation.spec import SPEC
 
 REAL_LOCK = lock.LOCK_FILE
 REAL_DOC = lock.DOC_FILE  # `pin-evaluation` also rewrites the spec block of docs/evaluation.md

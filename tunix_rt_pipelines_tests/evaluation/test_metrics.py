@@ -15,16 +15,16 @@ from decimal import Decimal
 
 import pytest
 
-from tunix_rt_pipelines.defs.datasets.contract import EvalItem
-from tunix_rt_pipelines.defs.evaluation.metrics import (
+from tunix_rt_pipelines.lib.datasets.contract import EvalItem
+from tunix_rt_pipelines.lib.evaluation.metrics import (
     as_number,
     extract_answer,
     normalize,
     score_dataset,
     score_item,
 )
-from tunix_rt_pipelines.defs.evaluation.spec import METRIC_NAME, METRIC_VERSION
-from tunix_rt_pipelines.defs.evaluation.stats import wilson_interval
+from tunix_rt_pipelines.lib.evaluation.spec import METRIC_NAME, METRIC_VERSION
+from tunix_rt_pipelines.lib.evaluation.stats import wilson_interval
 
 # (prediction, ground truth, expected extracted+normalised, expected correct, expected reason)
 CASES = [

@@ -10,14 +10,14 @@ import dagster as dg
 import pytest
 
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
-from tunix_rt_pipelines.defs.datasets.refs import DatasetRef
-from tunix_rt_pipelines.defs.evaluation import lock
 from tunix_rt_pipelines.defs.evaluation.assets import run_evaluation
-from tunix_rt_pipelines.defs.evaluation.predictions import predictions_jsonl
+from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef
 from tunix_rt_pipelines.defs.evaluation.sensors import reevaluate_on_golden_or_evaluator_change as sensor
-from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef
-from tunix_rt_pipelines.defs.inference.predict import PredictionsRef
+from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
+from tunix_rt_pipelines.lib.evaluation import lock
+from tunix_rt_pipelines.lib.evaluation.predictions import predictions_jsonl
+from tunix_rt_pipelines.lib.inference.predict import PredictionsRef
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 GATING_CHECKS = {"evaluation_lock", "golden_v1_not_empty", "golden_v1_rows_match_contract", "golden_v1_manifest_matches_content"}

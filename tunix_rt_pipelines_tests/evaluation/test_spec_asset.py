@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tunix_rt_pipelines.defs.evaluation import lock, spec
-from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef, evaluation_lock, evaluation_spec
+from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef, evaluation_lock, evaluation_spec
+from tunix_rt_pipelines.lib.evaluation import lock, spec
 
 
 @dg.asset(deps=[evaluation_spec])

@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from tunix_rt_pipelines.defs.evaluation.stats import mcnemar_exact, wilson_interval
+from tunix_rt_pipelines.lib.evaluation.stats import mcnemar_exact, wilson_interval
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile, from tables
 Z90 = 1.6448536269514722

@@ -8,12 +8,12 @@ import shutil
 
 import pytest
 
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-from tunix_rt_pipelines.defs.inference.generate import generate_batched, reference_generate
-from tunix_rt_pipelines.defs.inference.predict import META_FILE, PREDICTIONS_FILE, predict
-from tunix_rt_pipelines.defs.models.loading import ModelLoadError, folder_sha256, load_model
-from tunix_rt_pipelines.defs.models.prompt import format_prompt
+from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.inference.generate import generate_batched, reference_generate
+from tunix_rt_pipelines.lib.inference.predict import META_FILE, PREDICTIONS_FILE, predict
+from tunix_rt_pipelines.lib.models.loading import ModelLoadError, folder_sha256, load_model
+from tunix_rt_pipelines.lib.models.prompt import format_prompt
 from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
 
 GOLDEN = read_dataset(REAL_DATASETS / "golden-v1")
@@ -25,7 +25,7 @@ def trained_tiny(tmp_path_factory, tiny_model_dir):
     """builtin:tiny after a short fine-tune: it emits EOS at different steps, which exercises
     dropping finished rows (a random-init model never stops early)."""
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
-    from tunix_rt_pipelines.defs.training.train import train
+    from tunix_rt_pipelines.lib.training.train import train
 
     traces = read_dataset(REAL_DATASETS / "reasoning-traces-v1").rows[:512]
     config = TrainingConfig(max_steps=60, batch_size=16, warmup_steps=5, save_steps=1000, logging_steps=10, num_threads=2)
@@ -55,7 +55,7 @@ def test_batched_generation_equals_hugging_face_generate_per_item(request, fixtu
 
 def test_fallback_path_gives_the_same_text(monkeypatch, trained_tiny):
     """Caches the fast path does not handle (sliding windows, recurrent layers) go through generate()."""
-    from tunix_rt_pipelines.defs.inference import generate
+    from tunix_rt_pipelines.lib.inference import generate
 
     model, tokenizer = load_model(trained_tiny, device="cpu")
     prompts = [format_prompt(item.prompt) for item in GOLDEN.rows[::7]]

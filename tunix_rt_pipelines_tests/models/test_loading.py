@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.models.builtin import create_builtin
-from tunix_rt_pipelines.defs.models.loading import ModelLoadError, describe_folder, folder_sha256, load_model
-from tunix_rt_pipelines.defs.models.source import resolve_model_folder
+from tunix_rt_pipelines.lib.models.builtin import create_builtin
+from tunix_rt_pipelines.lib.models.loading import ModelLoadError, describe_folder, folder_sha256, load_model
+from tunix_rt_pipelines.lib.models.source import resolve_model_folder
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.registry.registry import Registry, open_registry
+from tunix_rt_pipelines.lib.registry.registry import Registry, open_registry
 from tunix_rt_pipelines_tests.registry.factories import DATASETS
 
 

@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
-from tunix_rt_pipelines.defs.evaluation import lock
-from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef, evaluate_predictions
-from tunix_rt_pipelines.defs.evaluation.predictions import predictions_jsonl
-from tunix_rt_pipelines.defs.models.loading import checkpoint_files, folder_sha256
-from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate, candidate_from_evaluation
 from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.evaluation import lock
+from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef, evaluate_predictions
+from tunix_rt_pipelines.lib.evaluation.predictions import predictions_jsonl
+from tunix_rt_pipelines.lib.models.loading import checkpoint_files, folder_sha256
+from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, candidate_from_evaluation
 
 DATASETS = REPO_ROOT / "datasets"
 NAME = "tunix-rt-test"
@@ -84,7 +84,7 @@ def make_candidate(tmp: Path, seed: int, correct: int | set[str] = 50, *, name: 
 
 def promote_many(url: str, root: str, candidates: list[PromotionCandidate], threads: int) -> list[tuple[str, int, bool]]:
     """Promote `candidates` from `threads` threads of this process (its own engine); `(sha, version, created)`."""
-    from tunix_rt_pipelines.defs.registry.registry import open_registry
+    from tunix_rt_pipelines.lib.registry.registry import open_registry
 
     registry = open_registry(url, Path(root), DATASETS)
     try:

@@ -12,10 +12,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock, evaluation_spec
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef
+from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_lock, evaluation_spec
 from tunix_rt_pipelines.defs.registry import checks
 from tunix_rt_pipelines.defs.registry.assets import BEATS_CHAMPION, leaderboard, promotion_candidate, registered_model
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef
 from tunix_rt_pipelines.resources.model_registry import EphemeralModelRegistry, SqlModelRegistry
 from tunix_rt_pipelines_tests.registry.factories import DATASETS, make_checkpoint, make_evaluation
 
@@ -132,7 +132,7 @@ def test_without_the_lock_in_the_run_promotion_is_blocked(tmp_path: Path, instan
 @pytest.mark.parametrize(("base", "name"), [("builtin:tiny", "tunix-rt-tiny"), ("Qwen/Qwen2.5-0.5B-Instruct", "tunix-rt-qwen2.5-0.5b-instruct"),
                                             ("/models/My Model/", "tunix-rt-my-model")])
 def test_default_model_names(base: str, name: str):
-    from tunix_rt_pipelines.defs.registry.candidate import default_model_name
+    from tunix_rt_pipelines.lib.registry.candidate import default_model_name
 
     assert default_model_name(base) == name
 

@@ -9,8 +9,8 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-from tunix_rt_pipelines.defs.registry.artifacts import verify_folder
-from tunix_rt_pipelines.defs.registry.registry import open_registry, uri_path
+from tunix_rt_pipelines.lib.registry.artifacts import verify_folder
+from tunix_rt_pipelines.lib.registry.registry import open_registry, uri_path
 from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate, promote_many
 
 N, PROCESSES, THREADS = 20, 4, 5

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.registry.artifacts import ArtifactError
-from tunix_rt_pipelines.defs.registry.registry import Registry
-from tunix_rt_pipelines.defs.registry.versions import NotFound
+from tunix_rt_pipelines.lib.registry.artifacts import ArtifactError
+from tunix_rt_pipelines.lib.registry.registry import Registry
+from tunix_rt_pipelines.lib.registry.versions import NotFound
 from tunix_rt_pipelines_tests.registry.factories import NAME, golden, make_candidate
 
 
@@ -77,9 +77,9 @@ def test_unknown_names_versions_and_aliases(sqlite_registry: Registry, tmp_path:
 def test_round_trip_export_loads_with_transformers_and_predicts_the_same(sqlite_registry: Registry, tmp_path: Path, tiny_model_dir: Path):
     import torch
 
-    from tunix_rt_pipelines.defs.inference.generate import generate_batched
-    from tunix_rt_pipelines.defs.models.loading import load_model
-    from tunix_rt_pipelines.defs.models.prompt import format_prompt
+    from tunix_rt_pipelines.lib.inference.generate import generate_batched
+    from tunix_rt_pipelines.lib.models.loading import load_model
+    from tunix_rt_pipelines.lib.models.prompt import format_prompt
 
     candidate = make_candidate(tmp_path, seed=1, template=tiny_model_dir)
     sqlite_registry.promote(candidate)

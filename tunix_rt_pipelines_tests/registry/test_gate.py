@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.registry.gate import regression_gate
-from tunix_rt_pipelines.defs.registry.registry import Registry, uri_path
-from tunix_rt_pipelines.defs.registry.versions import NotFound
+from tunix_rt_pipelines.lib.registry.gate import regression_gate
+from tunix_rt_pipelines.lib.registry.registry import Registry, uri_path
+from tunix_rt_pipelines.lib.registry.versions import NotFound
 from tunix_rt_pipelines_tests.registry.factories import NAME, golden, make_candidate, make_evaluation
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.registry.best import BEST_ORDER, pick_best, rank
-from tunix_rt_pipelines.defs.registry.registry import Registry
-from tunix_rt_pipelines.defs.registry.versions import leaderboard_rows
+from tunix_rt_pipelines.lib.evaluation.best import BEST_ORDER, pick_best, rank
+from tunix_rt_pipelines.lib.registry.registry import Registry
+from tunix_rt_pipelines.lib.registry.versions import leaderboard_rows
 from tunix_rt_pipelines_tests.registry.factories import NAME, make_candidate
 
 

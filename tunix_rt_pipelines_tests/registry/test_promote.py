@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tunix_rt_pipelines.defs.evaluation import lock
-from tunix_rt_pipelines.defs.registry.candidate import candidate_from_evaluation
-from tunix_rt_pipelines.defs.registry.promote import PromotionRefused
-from tunix_rt_pipelines.defs.registry.registry import Registry, open_registry, uri_path
-from tunix_rt_pipelines.defs.registry.schema import alias_moves, model_aliases, model_names, model_versions
+from tunix_rt_pipelines.lib.evaluation import lock
+from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation
+from tunix_rt_pipelines.lib.registry.promote import PromotionRefused
+from tunix_rt_pipelines.lib.registry.registry import Registry, open_registry, uri_path
+from tunix_rt_pipelines.lib.registry.schema import alias_moves, model_aliases, model_names, model_versions
 from tunix_rt_pipelines_tests.registry.factories import NAME, make_candidate
 
 

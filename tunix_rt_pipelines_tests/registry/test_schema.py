@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tunix_rt_pipelines.defs.registry.registry import Registry, open_registry
-from tunix_rt_pipelines.defs.registry.schema import SCHEMA_VERSION, SchemaError, leaderboard_index, schema_versions
-from tunix_rt_pipelines.defs.registry.store import make_engine, write_transaction
+from tunix_rt_pipelines.lib.registry.registry import Registry, open_registry
+from tunix_rt_pipelines.lib.registry.schema import SCHEMA_VERSION, SchemaError, leaderboard_index, schema_versions
+from tunix_rt_pipelines.lib.registry.store import make_engine, write_transaction
 from tunix_rt_pipelines_tests.registry.factories import DATASETS
 
 

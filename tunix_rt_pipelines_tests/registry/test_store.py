@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines import environment
-from tunix_rt_pipelines.defs.registry.registry import open_registry
-from tunix_rt_pipelines.defs.registry.store import RegistryConnectionError, make_engine, normalize_url, resolve_url
+from tunix_rt_pipelines.lib.registry.registry import open_registry
+from tunix_rt_pipelines.lib.registry.store import RegistryConnectionError, make_engine, normalize_url, resolve_url
 from tunix_rt_pipelines.resources.model_registry import EphemeralModelRegistry, SqlModelRegistry
 from tunix_rt_pipelines_tests.conftest import _no_postgres
 from tunix_rt_pipelines_tests.registry.factories import DATASETS

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
-from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, read_dataset_once
-from tunix_rt_pipelines.defs.evaluation.lock import spec_sha256
-from tunix_rt_pipelines.defs.sweep.search_space import integer_keys
-from tunix_rt_pipelines.defs.sweep.trainable import TrialInputs
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
+from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, read_dataset_once
+from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
+from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
+from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
 from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
 
 # Seconds per trial on builtin:tiny, most of it importing torch in the Ray worker.

@@ -10,14 +10,14 @@ import json
 import sys
 from pathlib import Path
 
-from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
-from tunix_rt_pipelines.defs.evaluation.lock import spec_sha256
-from tunix_rt_pipelines.defs.evaluation.spec import METRIC_NAME, METRIC_VERSION
-from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef
-from tunix_rt_pipelines.defs.models.loading import describe_folder
+from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef
 from tunix_rt_pipelines.defs.sweep.assets import build_plan, sweep_identity
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.defs.sweep.tuner import SweepInterrupted, claim_sweep_dir, run_sweep, sweep_key
+from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
+from tunix_rt_pipelines.lib.evaluation.spec import METRIC_NAME, METRIC_VERSION
+from tunix_rt_pipelines.lib.models.loading import describe_folder
+from tunix_rt_pipelines.lib.sweep.tuner import SweepInterrupted, claim_sweep_dir, run_sweep, sweep_key
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.sweep.conftest import dataset_ref

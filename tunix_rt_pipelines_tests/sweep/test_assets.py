@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.defs.evaluation import lock
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
 from tunix_rt_pipelines.defs.sweep.jobs import sweep_job
+from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -105,7 +105,7 @@ def test_sweep_alone_refuses_without_the_lock_in_its_run(tmp_path, tiny_model_di
 
 @pytest.mark.parametrize("passed", [True, False])
 def test_lock_result_is_read_from_this_run_only(tmp_path, instance, passed, monkeypatch):
-    from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock, evaluation_spec, lock_passed_in_run
+    from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_lock, evaluation_spec, lock_passed_in_run
 
     if not passed:
         wrong = tmp_path / "lock.json"

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.defs.evaluation.spec import METRIC_NAME
 from tunix_rt_pipelines.defs.sweep.config import OPERATIONAL_FIELDS, SweepConfig
+from tunix_rt_pipelines.lib.evaluation.spec import METRIC_NAME
 
 
 @pytest.fixture(scope="module")

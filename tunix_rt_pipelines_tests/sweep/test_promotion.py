@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef
-from tunix_rt_pipelines.defs.sweep.results import SweepRef
+from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef
+from tunix_rt_pipelines.lib.sweep.results import SweepRef
 from tunix_rt_pipelines.resources.model_registry import SqlModelRegistry
 from tunix_rt_pipelines_tests.registry import factories
 

@@ -4,7 +4,7 @@ included, turns it off), so what we set is what Ray does."""
 
 import pytest
 
-from tunix_rt_pipelines.ray_env import UV_HOOK_VARIABLE, import_ray
+from tunix_rt_pipelines.lib.ray_env import UV_HOOK_VARIABLE, import_ray
 from tunix_rt_pipelines_tests.testing_utils import require_ray
 
 

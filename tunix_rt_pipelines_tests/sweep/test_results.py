@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tunix_rt_pipelines.defs.sweep.results import (
+from tunix_rt_pipelines.lib.sweep.results import (
     FAILED,
     SUCCEEDED,
     UNFINISHED,

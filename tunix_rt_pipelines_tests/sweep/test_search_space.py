@@ -4,7 +4,8 @@ samples stay inside the bounds and are valid training values."""
 
 import pytest
 
-from tunix_rt_pipelines.defs.sweep.search_space import (
+from tunix_rt_pipelines.defs.training.config import TrainingConfig
+from tunix_rt_pipelines.lib.sweep.search_space import (
     Choice,
     LogUniform,
     QUniform,
@@ -17,7 +18,6 @@ from tunix_rt_pipelines.defs.sweep.search_space import (
     to_tune_domains,
     tunable_fields,
 )
-from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines_tests.testing_utils import require_ray
 
 FIELDS = TrainingConfig.model_fields

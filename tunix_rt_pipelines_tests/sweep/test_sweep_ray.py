@@ -20,9 +20,9 @@ import dagster as dg
 import pytest
 
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.defs.models.loading import folder_sha256
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
 from tunix_rt_pipelines.defs.sweep.jobs import sweep_job
+from tunix_rt_pipelines.lib.models.loading import folder_sha256
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage

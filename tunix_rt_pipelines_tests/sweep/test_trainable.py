@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.defs.models.loading import folder_sha256
-from tunix_rt_pipelines.defs.sweep.trainable import count_attempts, evaluate_trial, record_attempt, trial_settings
+from tunix_rt_pipelines.lib.models.loading import folder_sha256
+from tunix_rt_pipelines.lib.sweep.trainable import count_attempts, evaluate_trial, record_attempt, trial_settings
 
 
 @pytest.mark.parametrize(
@@ -38,9 +38,9 @@ def test_attempts_are_counted(tmp_path):
 
 
 def test_trial_code_never_imports_dagster():
-    code = ("import sys; import tunix_rt_pipelines.defs.sweep.tuner, tunix_rt_pipelines.defs.sweep.trainable; "
-            "import tunix_rt_pipelines.defs.training.train, tunix_rt_pipelines.defs.inference.predict, "
-            "tunix_rt_pipelines.defs.evaluation.evaluate; "
+    code = ("import sys; import tunix_rt_pipelines.lib.sweep.tuner, tunix_rt_pipelines.lib.sweep.trainable; "
+            "import tunix_rt_pipelines.lib.training.train, tunix_rt_pipelines.lib.inference.predict, "
+            "tunix_rt_pipelines.lib.evaluation.evaluate; "
             "bad = [m for m in ('dagster', 'torch', 'ray') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tunix_rt_pipelines.defs.sweep.results import FAILED, SUCCEEDED, UNFINISHED
-from tunix_rt_pipelines.defs.sweep.trainable import record_attempt
-from tunix_rt_pipelines.defs.sweep.tuner import SweepConflict, claim_sweep_dir, sweep_key, trial_record
+from tunix_rt_pipelines.lib.sweep.results import FAILED, SUCCEEDED, UNFINISHED
+from tunix_rt_pipelines.lib.sweep.trainable import record_attempt
+from tunix_rt_pipelines.lib.sweep.tuner import SweepConflict, claim_sweep_dir, sweep_key, trial_record
 
 
 @dataclass

@@ -7,11 +7,11 @@ import json
 import pytest
 from transformers import TrainerCallback
 
-from tunix_rt_pipelines.defs.datasets.jsonl import read_dataset
-from tunix_rt_pipelines.defs.models.loading import folder_sha256, load_model
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
-from tunix_rt_pipelines.defs.training.data import IGNORE_INDEX, encode_traces
-from tunix_rt_pipelines.defs.training.train import train
+from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.models.loading import folder_sha256, load_model
+from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, encode_traces
+from tunix_rt_pipelines.lib.training.train import train
 from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
 
 TRACES = read_dataset(REAL_DATASETS / "reasoning-traces-v1").rows[:256]

@@ -8,10 +8,10 @@ fit for use is decided by the blocking checks in `checks.py`, which run in the s
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.contract import DIFFICULTIES, SCHEMA_VERSION
-from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY, TRACES_KEY
-from tunix_rt_pipelines.defs.datasets.jsonl import composition
-from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, read_dataset_once
+from tunix_rt_pipelines.lib.datasets.contract import DIFFICULTIES, SCHEMA_VERSION
+from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.jsonl import composition
+from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, read_dataset_once
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 CODE_VERSION = f"datasets-schema-v{SCHEMA_VERSION}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
-from tunix_rt_pipelines.defs.datasets.refs import DatasetRef, overlapping_prompts, read_dataset_once
+from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, overlapping_prompts, read_dataset_once
 
 _SHOWN = 10  # problems/examples listed in check metadata
 

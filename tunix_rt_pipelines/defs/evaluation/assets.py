@@ -11,13 +11,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.refs import DatasetError, DatasetRef, load_rows
-from tunix_rt_pipelines.defs.evaluation.compare import SIGNIFICANCE_LEVEL, compare, plot_by_category
-from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef, evaluate_predictions, read_evaluation
-from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef
-from tunix_rt_pipelines.defs.inference.predict import PredictionsRef
+from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef
 from tunix_rt_pipelines.defs.metadata import breakdown_table, png_markdown
-from tunix_rt_pipelines.files import atomic_write_text
+from tunix_rt_pipelines.lib.datasets.refs import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.lib.evaluation.compare import SIGNIFICANCE_LEVEL, compare, plot_by_category
+from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef, evaluate_predictions, read_evaluation
+from tunix_rt_pipelines.lib.files import atomic_write_text
+from tunix_rt_pipelines.lib.inference.predict import PredictionsRef
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 

@@ -19,12 +19,12 @@ import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1
 from tunix_rt_pipelines.defs.datasets.checks import dataset_checks
-from tunix_rt_pipelines.defs.datasets.generate import GOLDEN_KEY
-from tunix_rt_pipelines.defs.datasets.jsonl import MANIFEST_FILE, read_dataset
-from tunix_rt_pipelines.defs.evaluation import lock
 from tunix_rt_pipelines.defs.evaluation.assets import base_evaluation, base_vs_trained, trained_evaluation
-from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_lock, evaluation_spec
+from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_lock, evaluation_spec
 from tunix_rt_pipelines.defs.inference.assets import base_predictions, trained_predictions
+from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.jsonl import MANIFEST_FILE, read_dataset
+from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 # Never retrains: checkpoints are loaded as they were last materialized.

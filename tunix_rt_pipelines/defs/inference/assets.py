@@ -5,10 +5,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.refs import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-from tunix_rt_pipelines.defs.inference.predict import predict, predictions_key
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, resolve_device  # torch imported on call only
+from tunix_rt_pipelines.lib.datasets.refs import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.lib.inference.predict import predict, predictions_key
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef, ModelLoadError, resolve_device  # torch imported on call only
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef, ModelLoadError
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 

@@ -14,17 +14,17 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from tunix_rt_pipelines.defs.evaluation.evaluate import EvaluationRef
-from tunix_rt_pipelines.defs.evaluation.spec_asset import evaluation_spec
+from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_spec
 from tunix_rt_pipelines.defs.metadata import breakdown_table
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef
-from tunix_rt_pipelines.defs.registry.artifacts import ArtifactError
-from tunix_rt_pipelines.defs.registry.best import rank
-from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate, candidate_from_evaluation, check_model_name, default_model_name
-from tunix_rt_pipelines.defs.registry.promote import PromotionRefused, PromotionResult
-from tunix_rt_pipelines.defs.registry.schema import SchemaError
-from tunix_rt_pipelines.defs.registry.store import RegistryConnectionError
-from tunix_rt_pipelines.defs.registry.versions import ModelVersion, leaderboard_rows
+from tunix_rt_pipelines.lib.evaluation.best import rank
+from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef
+from tunix_rt_pipelines.lib.registry.artifacts import ArtifactError
+from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, candidate_from_evaluation, check_model_name, default_model_name
+from tunix_rt_pipelines.lib.registry.promote import PromotionRefused, PromotionResult
+from tunix_rt_pipelines.lib.registry.schema import SchemaError
+from tunix_rt_pipelines.lib.registry.store import RegistryConnectionError
+from tunix_rt_pipelines.lib.registry.versions import ModelVersion, leaderboard_rows
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
 
 BEATS_CHAMPION = "registered_model_beats_champion"

@@ -7,10 +7,10 @@ it is reported as WARN and the override is recorded on the version.
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.evaluation.spec_asset import lock_passed_in_run
+from tunix_rt_pipelines.defs.evaluation.lock_check import lock_passed_in_run
 from tunix_rt_pipelines.defs.registry.assets import promotion_candidate
-from tunix_rt_pipelines.defs.registry.candidate import PromotionCandidate
-from tunix_rt_pipelines.defs.registry.rules import (
+from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate
+from tunix_rt_pipelines.lib.registry.rules import (
     GUARD_LOCK,
     GuardFailure,
     artifact_failures,

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.refs import DatasetRef
-from tunix_rt_pipelines.defs.evaluation import lock
-from tunix_rt_pipelines.defs.evaluation.spec import metric_id
-from tunix_rt_pipelines.defs.evaluation.spec_asset import SpecRef, lock_passed_in_run
+from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef, lock_passed_in_run
 from tunix_rt_pipelines.defs.metadata import png_markdown
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, describe_folder
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.defs.sweep.results import (
+from tunix_rt_pipelines.defs.training.config import TrainingConfig
+from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
+from tunix_rt_pipelines.lib.evaluation import lock
+from tunix_rt_pipelines.lib.evaluation.spec import metric_id
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef, ModelLoadError, describe_folder
+from tunix_rt_pipelines.lib.sweep.results import (
     FAILED,
     PLOT_FILE,
     SUCCEEDED,
@@ -28,10 +29,9 @@ from tunix_rt_pipelines.defs.sweep.results import (
     table_rows,
     write_results,
 )
-from tunix_rt_pipelines.defs.sweep.search_space import integer_keys
-from tunix_rt_pipelines.defs.sweep.trainable import TrialInputs
-from tunix_rt_pipelines.defs.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
-from tunix_rt_pipelines.defs.training.config import TrainingConfig
+from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
+from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
+from tunix_rt_pipelines.lib.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 

@@ -12,10 +12,10 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import Field, field_validator
 
-from tunix_rt_pipelines.defs.evaluation.spec import METRIC_NAME, SPEC, metric_id
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-from tunix_rt_pipelines.defs.sweep.search_space import parse_search_space
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
+from tunix_rt_pipelines.lib.evaluation.spec import METRIC_NAME, SPEC, metric_id
+from tunix_rt_pipelines.lib.sweep.search_space import parse_search_space
 
 MODE = "max" if SPEC["scale"]["higher_is_better"] else "min"
 SWEEP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -17,13 +17,13 @@ register its checkpoint by hand, through the same guards.
 import dagster as dg
 from pydantic import Field
 
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef
 from tunix_rt_pipelines.defs.registry.assets import REGISTRY_ERRORS, gate_check_result, latest_data_version, registration_metadata
-from tunix_rt_pipelines.defs.registry.candidate import candidate_from_evaluation, check_model_name, default_model_name
-from tunix_rt_pipelines.defs.registry.promote import PromotionRefused
-from tunix_rt_pipelines.defs.registry.rules import all_failures, refusal_message
 from tunix_rt_pipelines.defs.sweep.assets import tuning_sweep as tuning_sweep_asset
-from tunix_rt_pipelines.defs.sweep.results import SweepRef
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef
+from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation, check_model_name, default_model_name
+from tunix_rt_pipelines.lib.registry.promote import PromotionRefused
+from tunix_rt_pipelines.lib.registry.rules import all_failures, refusal_message
+from tunix_rt_pipelines.lib.sweep.results import SweepRef
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
 
 BEATS_CHAMPION = "sweep_registered_model_beats_champion"

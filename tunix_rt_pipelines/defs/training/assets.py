@@ -5,11 +5,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.refs import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.defs.metadata import png_markdown
 from tunix_rt_pipelines.defs.models.assets import checkpoint_metadata
-from tunix_rt_pipelines.defs.models.loading import CheckpointRef, ModelLoadError, describe_folder
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
+from tunix_rt_pipelines.lib.datasets.refs import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.lib.models.loading import CheckpointRef, ModelLoadError, describe_folder
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
@@ -17,7 +17,7 @@ from tunix_rt_pipelines.resources.storage import ProjectStorage
 def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig, base_checkpoint: CheckpointRef,
                        training_traces: DatasetRef, storage: ProjectStorage) -> dg.MaterializeResult:
     """The base model fine-tuned on the reasoning traces (loss on the completion only), resumable."""
-    from tunix_rt_pipelines.defs.training.train import train, training_key
+    from tunix_rt_pipelines.lib.training.train import train, training_key
 
     work_dir = storage.artifacts_path("training", training_key(base_checkpoint.sha256, training_traces.sha256, config))
     try:

@@ -1,0 +1,158 @@
+"""Deterministic generator for golden-v1 and reasoning-traces-v1.
+
+`build_golden(seed)` and `build_traces(seed, golden)` are pure; `write_dataset` writes
+`items.jsonl` + `manifest.json` atomically. `regenerate(datasets_dir)` rebuilds both folders from
+the seeds in their manifests, which is how `tunix-rt generate-datasets --check` proves the
+committed files are exactly what this code makes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from tunix_rt_pipelines.lib.datasets.contract import (
+    SCHEMA_VERSION,
+    EvalItem,
+    Manifest,
+    TraceStep,
+    TrainingTrace,
+)
+from tunix_rt_pipelines.lib.datasets.families import FAMILIES
+from tunix_rt_pipelines.lib.datasets.jsonl import (
+    ITEMS_FILE,
+    MANIFEST_FILE,
+    canonical_jsonl,
+    composition,
+    normalize_prompt,
+    sha256_hex,
+)
+from tunix_rt_pipelines.lib.files import atomic_write_bytes
+
+# Recorded in every manifest this generator writes. It names the module where the generator lived when
+# golden-v1 and reasoning-traces-v1 were made; the manifests are frozen data, so it is not renamed with the module.
+GENERATOR_NAME = "tunix_rt_pipelines.defs.datasets.generate"
+GENERATOR_VERSION = "1"
+
+GOLDEN_KEY, GOLDEN_SEED = "golden-v1", 20261122
+TRACES_KEY, TRACES_SEED = "reasoning-traces-v1", 20261123
+
+# golden-v1: 100 items, 12-13 per family, roughly 40% easy / 35% medium / 25% hard.
+GOLDEN_PLAN: dict[str, dict[str, int]] = {
+    family: ({"easy": 5, "medium": 5, "hard": 3} if i < 4 else {"easy": 5, "medium": 4, "hard": 3})
+    for i, family in enumerate(FAMILIES)
+}
+# reasoning-traces-v1: 750 per family, 6,000 in all, 30/40/30 so harder items get practice.
+TRACES_PLAN: dict[str, dict[str, int]] = {family: {"easy": 225, "medium": 300, "hard": 225} for family in FAMILIES}
+
+_SHORT = {"addition": "add", "subtraction": "sub", "multiplication": "mul", "reverse": "rev",
+          "sort": "sort", "count": "cnt", "unit_conversion": "unit", "word_problem": "word"}
+
+# Give up rather than loop forever when a family/difficulty cell has too few distinct prompts.
+_MAX_TRIES_PER_ITEM = 200
+
+
+def _unique_tasks(family: str, difficulty: str, n: int, rng: random.Random, taken: set[str]):
+    made, tries = [], 0
+    while len(made) < n:
+        tries += 1
+        if tries > n * _MAX_TRIES_PER_ITEM:
+            raise RuntimeError(f"{family}/{difficulty}: only {len(made)} distinct prompts of {n} requested")
+        task = FAMILIES[family](rng, difficulty)
+        key = normalize_prompt(task.prompt)
+        if key in taken:
+            continue
+        taken.add(key)
+        made.append(task)
+    return made
+
+
+def build_golden(seed: int = GOLDEN_SEED, plan: dict[str, dict[str, int]] = GOLDEN_PLAN) -> list[EvalItem]:
+    """The golden evaluation items, in a fixed order (family, then difficulty)."""
+    rng, taken, items = random.Random(seed), set(), []
+    for family, cells in plan.items():
+        for difficulty, n in cells.items():
+            for task in _unique_tasks(family, difficulty, n, rng, taken):
+                items.append(EvalItem(id=f"g1-{_SHORT[family]}-{len(items):03d}", prompt=task.prompt,
+                                      ground_truth=task.answer, category=family, difficulty=difficulty))
+    return items
+
+
+def build_traces(seed: int = TRACES_SEED, golden: list[EvalItem] = (), plan: dict[str, dict[str, int]] = TRACES_PLAN) -> list[TrainingTrace]:
+    """Training traces, disjoint from `golden` by normalised prompt, shuffled with `seed`."""
+    rng = random.Random(seed)
+    taken = {normalize_prompt(g.prompt) for g in golden}
+    tasks = []
+    for family, cells in plan.items():
+        for difficulty, n in cells.items():
+            tasks += [(family, difficulty, t) for t in _unique_tasks(family, difficulty, n, rng, taken)]
+    rng.shuffle(tasks)  # interleave families so any prefix of the file is a fair sample
+    return [
+        TrainingTrace(
+            id=f"t1-{_SHORT[family]}-{i:05d}", prompt=t.prompt, answer=t.answer, category=family, difficulty=difficulty,
+            steps=[TraceStep(i=k, type=kind, content=content) for k, (kind, content) in enumerate(t.steps)],
+        )
+        for i, (family, difficulty, t) in enumerate(tasks)
+    ]
+
+
+def make_manifest(key: str, kind: str, rows: list, seed: int, extra: dict | None = None) -> Manifest:
+    return Manifest(
+        key=key, version="1", kind=kind, schema_version=SCHEMA_VERSION, count=len(rows),
+        sha256=sha256_hex(canonical_jsonl(rows)),
+        generator={"name": GENERATOR_NAME, "version": GENERATOR_VERSION, "seed": seed, **(extra or {})},
+        composition=composition(rows),
+    )
+
+
+def manifest_bytes(manifest: Manifest) -> bytes:
+    return (json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def write_dataset(folder: Path, rows: list, manifest: Manifest) -> None:
+    """Write `items.jsonl` then `manifest.json`, each atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(folder / ITEMS_FILE, canonical_jsonl(rows))
+    atomic_write_bytes(folder / MANIFEST_FILE, manifest_bytes(manifest))
+
+
+def build_all(golden_seed: int = GOLDEN_SEED, traces_seed: int = TRACES_SEED) -> dict[str, tuple[list, Manifest]]:
+    """Both datasets and their manifests, keyed by dataset key."""
+    golden = build_golden(golden_seed)
+    traces = build_traces(traces_seed, golden)
+    return {
+        GOLDEN_KEY: (golden, make_manifest(GOLDEN_KEY, "eval", golden, golden_seed)),
+        TRACES_KEY: (traces, make_manifest(TRACES_KEY, "traces", traces, traces_seed, {"disjoint_from": GOLDEN_KEY})),
+    }
+
+
+def seeds_from_manifests(datasets_dir: Path) -> tuple[int, int]:
+    """The seeds recorded in the committed manifests (the defaults when a manifest is absent)."""
+    def seed(key: str, default: int) -> int:
+        path = datasets_dir / key / MANIFEST_FILE
+        return int(json.loads(path.read_text())["generator"]["seed"]) if path.exists() else default
+    return seed(GOLDEN_KEY, GOLDEN_SEED), seed(TRACES_KEY, TRACES_SEED)
+
+
+def regenerate(datasets_dir: Path, check: bool = False) -> list[str]:
+    """Rebuild both datasets from their manifests' seeds.
+
+    Args:
+        datasets_dir: The repository's `datasets/` folder.
+        check: Compare with the files on disk instead of writing them.
+
+    Returns:
+        With `check`, the files whose bytes differ from what the generator makes (empty = identical).
+    """
+    built = build_all(*seeds_from_manifests(datasets_dir))
+    differing = []
+    for key, (rows, manifest) in built.items():
+        folder = datasets_dir / key
+        if not check:
+            write_dataset(folder, rows, manifest)
+            continue
+        for name, data in ((ITEMS_FILE, canonical_jsonl(rows)), (MANIFEST_FILE, manifest_bytes(manifest))):
+            if not (folder / name).exists() or (folder / name).read_bytes() != data:
+                differing.append(f"{key}/{name}")
+    return differing

@@ -1,0 +1,81 @@
+"""Paired comparison of two evaluations of the same items: deltas, flips and McNemar's test."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tunix_rt_pipelines.lib.evaluation.stats import mcnemar_exact
+
+SIGNIFICANCE_LEVEL = 0.05  # for `trained_beats_base` and the registry's regression gate
+_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Comparison:
+    base_score: float
+    trained_score: float
+    delta: float
+    n: int
+    fixed: int  # wrong before, right after
+    broken: int  # right before, wrong after
+    p_value: float  # exact two-sided McNemar on the paired items
+    by_category: dict[str, dict[str, float]]
+    fixed_examples: list[dict[str, Any]]
+    broken_examples: list[dict[str, Any]]
+
+    @property
+    def significant_improvement(self) -> bool:
+        return self.delta > 0 and self.p_value < SIGNIFICANCE_LEVEL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "significant_improvement": self.significant_improvement, "significance_level": SIGNIFICANCE_LEVEL}
+
+
+def compare(base: dict[str, Any], trained: dict[str, Any]) -> Comparison:
+    """Compare two `ScoreReport.to_dict()`s over the same items.
+
+    Raises:
+        ValueError: The evaluations do not cover the same item ids, so pairing is impossible.
+    """
+    before = {i["id"]: i for i in base["items"]}
+    after = {i["id"]: i for i in trained["items"]}
+    if before.keys() != after.keys():
+        raise ValueError(f"evaluations cover different items ({len(before)} vs {len(after)}); compare runs on the same dataset")
+    fixed = [i for i in after if after[i]["correct"] and not before[i]["correct"]]
+    broken = [i for i in after if before[i]["correct"] and not after[i]["correct"]]
+
+    def example(item_id: str) -> dict[str, Any]:
+        return {"id": item_id, "expected": after[item_id]["expected"], "base": before[item_id]["extracted"], "trained": after[item_id]["extracted"]}
+
+    categories = sorted(set(base["by_category"]) | set(trained["by_category"]))
+    by_category = {c: {"base": base["by_category"][c]["score"], "trained": trained["by_category"][c]["score"],
+                       "delta": trained["by_category"][c]["score"] - base["by_category"][c]["score"],
+                       "n": trained["by_category"][c]["n"]} for c in categories}
+    return Comparison(
+        base_score=base["score"], trained_score=trained["score"], delta=trained["score"] - base["score"], n=len(after),
+        fixed=len(fixed), broken=len(broken), p_value=mcnemar_exact(len(fixed), len(broken)), by_category=by_category,
+        fixed_examples=[example(i) for i in fixed[:_EXAMPLES]], broken_examples=[example(i) for i in broken[:_EXAMPLES]],
+    )
+
+
+def plot_by_category(comparison: Comparison, path: Path) -> None:
+    """Grouped bars of base vs trained score per category (small PNG for the UI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cats = list(comparison.by_category)
+    xs = range(len(cats))
+    fig, ax = plt.subplots(figsize=(6.4, 2.8), dpi=80)
+    ax.bar([x - 0.2 for x in xs], [comparison.by_category[c]["base"] for c in cats], width=0.4, label="base", color="#A7A7A7")
+    ax.bar([x + 0.2 for x in xs], [comparison.by_category[c]["trained"] for c in cats], width=0.4, label="trained", color="#4F43DD")
+    ax.set_xticks(list(xs), [c.replace("_", "\n") for c in cats], fontsize=7)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("answer_correctness")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

@@ -1,0 +1,145 @@
+"""One sweep trial: the graph's own train -> predict -> evaluate on golden-v1, reported to Ray Tune.
+
+`evaluate_trial` is the whole trial as a plain function (tests call it without Ray);
+`run_trial` is the Ray Tune function trainable around it. A trial that raises is left to
+raise: Ray records it as failed with its error, and nothing ever turns a failure into a score.
+
+Layout of one trial's folder, `<sweep>/trials/<trial id>/`:
+
+    attempts.jsonl     one line per start of this trial (a resumed sweep must not add lines to finished trials)
+    training/          `train()`'s folder: resumable checkpoints while it runs, then the model
+    predictions/       predictions.jsonl, predictions_meta.json, evaluation.json (per-item results)
+
+The trained model is reported as the trial's Ray checkpoint (Ray copies it to
+`<sweep>/<experiment>/trial_<id>/checkpoint_000000/`) and the working copy is then removed.
+
+Runs inside Ray workers, so nothing here imports dagster (a worker would pay ~3 s for it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, load_rows
+from tunix_rt_pipelines.lib.sweep.search_space import coerce_params
+
+ATTEMPTS_FILE = "attempts.jsonl"
+
+
+@dataclass(frozen=True)
+class TrialInputs:
+    """What every trial of a sweep shares (sent once to the workers with `tune.with_parameters`)."""
+
+    base_dir: str  # the base checkpoint folder
+    traces: DatasetRef
+    golden: DatasetRef
+    spec_sha256: str  # the locked evaluator's hash, recorded with every evaluation
+    training: dict[str, Any]  # TrainingConfig.model_dump(): the base every trial's params override
+    inference: dict[str, Any]  # InferenceConfig.model_dump()
+    work_root: str  # <sweep>/trials
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    int_keys: frozenset[str] = field(default_factory=frozenset)  # training fields holding integers
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    metrics: dict[str, Any]
+    model_dir: Path
+
+
+class Settings(SimpleNamespace):
+    """Attribute access plus `model_dump()`: what `train`/`predict` use of a `dg.Config`, without dagster."""
+
+    def model_dump(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def trial_settings(inputs: TrialInputs, params: dict[str, Any]) -> tuple[Settings, Settings]:
+    """Training and inference settings of one trial: the base, the sampled params, and the trial's hardware.
+
+    The device follows the Ray reservation, never "auto": a CPU trial on a GPU host must not
+    take the card, and a GPU trial sees only the card Ray gave it (CUDA_VISIBLE_DEVICES).
+    """
+    device = "cuda" if inputs.gpus_per_trial > 0 else "cpu"
+    threads = max(1, math.ceil(inputs.cpus_per_trial))
+    training = {**inputs.training, **coerce_params(params, inputs.int_keys), "device": device, "num_threads": threads}
+    inference = {**inputs.inference, "device": device}
+    return Settings(**training), Settings(**inference)
+
+
+def record_attempt(work: Path) -> int:
+    """Append a start record to the trial's attempts log; returns how many starts it now holds."""
+    work.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "pid": os.getpid(), "host": socket.gethostname()})
+    with (work / ATTEMPTS_FILE).open("a") as fh:
+        fh.write(line + "\n")
+    return count_attempts(work)
+
+
+def count_attempts(work: Path) -> int:
+    path = work / ATTEMPTS_FILE
+    return sum(1 for line in path.read_text().splitlines() if line.strip()) if path.exists() else 0
+
+
+def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> TrialOutcome:
+    """Train with `params`, predict golden-v1 with the result and score it with the locked metric.
+
+    Args:
+        params: Sampled hyperparameters (names of `TrainingConfig` fields).
+        inputs: The sweep's shared inputs.
+        work: This trial's folder (the same trial always gets the same folder, so an
+            interrupted trial resumes its training from its last checkpoint).
+
+    Returns:
+        The metrics to report and the trained model folder.
+    """
+    from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions
+    from tunix_rt_pipelines.lib.inference.predict import predict
+    from tunix_rt_pipelines.lib.models.loading import describe_folder
+    from tunix_rt_pipelines.lib.training.train import train
+
+    start = time.perf_counter()
+    training, inference = trial_settings(inputs, params)
+    result = train(Path(inputs.base_dir), load_rows(inputs.traces), training, work / "training")
+    model = describe_folder("sweep-trial", result.model_dir)
+    items = load_rows(inputs.golden)
+    predictions = predict(result.model_dir, model.sha256, items, inputs.golden.sha256, inference, work / "predictions")
+    evaluation, _ = evaluate_predictions(Path(predictions.path), items, inputs.golden.key, inputs.golden.sha256, inputs.spec_sha256)
+    metrics = {
+        "answer_correctness": evaluation.score,
+        "ci95_low": evaluation.ci95[0],
+        "ci95_high": evaluation.ci95[1],
+        "n": evaluation.n,
+        "correct": evaluation.correct,
+        "final_loss": result.final_loss,
+        "train_steps": result.steps,
+        "train_seconds": result.wall_seconds,
+        "model_sha256": model.sha256,
+        "evaluator": evaluation.evaluator,
+        "evaluation_path": evaluation.path,
+        "trial_seconds": time.perf_counter() - start,
+    }
+    return TrialOutcome(metrics=metrics, model_dir=result.model_dir)
+
+
+def run_trial(params: dict[str, Any], inputs: TrialInputs) -> None:
+    """Ray Tune function trainable: one report, with the trained model as the checkpoint."""
+    from ray import tune
+
+    work = Path(inputs.work_root) / tune.get_context().get_trial_id()
+    attempts = record_attempt(work)
+    outcome = evaluate_trial(params, inputs, work)
+    # report() copies the folder into the trial's checkpoint under the sweep folder before returning.
+    tune.report({**outcome.metrics, "attempts": attempts}, checkpoint=tune.Checkpoint.from_directory(str(outcome.model_dir)))
+    shutil.rmtree(outcome.model_dir, ignore_errors=True)

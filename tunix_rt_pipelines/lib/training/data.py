@@ -1,0 +1,83 @@
+"""Turning training traces into token ids with the loss on the completion only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tunix_rt_pipelines.lib.models.prompt import format_completion, format_prompt
+
+IGNORE_INDEX = -100  # label value the loss skips (prompt and padding positions)
+
+
+@dataclass(frozen=True)
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+
+
+@dataclass(frozen=True)
+class EncodedTraces:
+    examples: list[Example]
+    too_long: int  # traces left out because prompt+completion exceeds max_seq_length
+
+
+def encode_traces(traces: Sequence, tokenizer, max_seq_length: int) -> EncodedTraces:
+    """Tokenize `prompt -> steps + answer + EOS`, masking the prompt out of the labels.
+
+    Args:
+        traces: `TrainingTrace` rows.
+        tokenizer: The model's tokenizer (adds BOS itself when the model uses one).
+        max_seq_length: Traces longer than this are left out (and counted), never truncated:
+            a truncated trace would teach the model to stop before its answer.
+
+    Returns:
+        The examples, in the traces' order, and how many were left out.
+    """
+    prompts = tokenizer([format_prompt(t.prompt) for t in traces])["input_ids"]
+    completions = tokenizer([format_completion([s.content for s in t.steps], t.answer) for t in traces],
+                            add_special_tokens=False)["input_ids"]
+    examples, too_long = [], 0
+    for p, c in zip(prompts, completions):
+        c = c + [tokenizer.eos_token_id]
+        if len(p) + len(c) > max_seq_length:
+            too_long += 1
+            continue
+        examples.append(Example(input_ids=p + c, labels=[IGNORE_INDEX] * len(p) + c))
+    return EncodedTraces(examples, too_long)
+
+
+class TraceDataset:
+    """A map-style dataset of `Example`s for `torch.utils.data.DataLoader` / `Trainer`."""
+
+    def __init__(self, examples: list[Example]):
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        return {"input_ids": self.examples[i].input_ids, "labels": self.examples[i].labels}
+
+
+class PadCollator:
+    """Right-pads a batch; counts the real (non-pad) tokens it has seen for throughput figures."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+        self.tokens_seen = 0
+
+    def __call__(self, batch: list[dict[str, list[int]]]):
+        import torch
+
+        width = max(len(b["input_ids"]) for b in batch)
+        ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)   # (B, T)
+        labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)     # (B, T)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)                    # (B, T)
+        for row, b in enumerate(batch):
+            n = len(b["input_ids"])
+            ids[row, :n] = torch.tensor(b["input_ids"])
+            labels[row, :n] = torch.tensor(b["labels"])
+            mask[row, :n] = 1
+        self.tokens_seen += int(mask.sum())
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
