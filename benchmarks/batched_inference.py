@@ -9,7 +9,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from common import REPO, emit
+from common import DATASETS, emit
 
 
 def main() -> None:
@@ -23,7 +23,7 @@ def main() -> None:
 
     import torch
 
-    from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.lib.datasets.reader import read_dataset
     from tunix_rt_pipelines.lib.inference.generate import generate_batched, reference_generate
     from tunix_rt_pipelines.lib.models.builtin import create_builtin
     from tunix_rt_pipelines.lib.models.loading import load_model
@@ -31,7 +31,7 @@ def main() -> None:
 
     folder = Path(args.checkpoint) if args.checkpoint else create_builtin("builtin:tiny", Path(tempfile.mkdtemp()) / "tiny")
     model, tokenizer = load_model(folder, device="cpu", dtype="float32")
-    prompts = [format_prompt(item.prompt) for item in read_dataset(REPO / "datasets" / "golden-v1").rows]
+    prompts = [format_prompt(item.prompt) for item in read_dataset(DATASETS / "golden-v1").rows]
     generate_batched(model, tokenizer, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)  # warm-up
     # Best of `repeats` for each side, interleaved, so a noisy moment does not decide the ratio.
     runs = [(generate_batched(model, tokenizer, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size),

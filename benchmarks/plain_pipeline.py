@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import REPO
+from common import DATASETS
 
 
 def main(artifacts: Path) -> dict:
@@ -19,7 +19,7 @@ def main(artifacts: Path) -> dict:
     from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, load_rows, overlapping_prompts, read_dataset_once
     from tunix_rt_pipelines.lib.evaluation import lock
     from tunix_rt_pipelines.lib.evaluation.compare import compare
-    from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions
+    from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions, read_evaluation
     from tunix_rt_pipelines.lib.inference.predict import predict, predictions_key
     from tunix_rt_pipelines.lib.models.loading import describe_folder, resolve_device
     from tunix_rt_pipelines.lib.training.train import train, training_key
@@ -28,10 +28,10 @@ def main(artifacts: Path) -> dict:
     # datasets + the same checks the graph runs
     refs = {}
     for key in ("golden-v1", "reasoning-traces-v1"):
-        data = read_dataset_once(REPO / "datasets" / key)
+        data = read_dataset_once(DATASETS / key)
         assert data.rows and not data.all_problems
-        refs[key] = DatasetRef.of(key, REPO / "datasets" / key, data)
-    golden, traces = load_rows(refs["golden-v1"]), load_rows(refs["reasoning-traces-v1"])
+        refs[key] = DatasetRef.of(key, data)
+    golden, traces = load_rows(DATASETS / "golden-v1", refs["golden-v1"]), load_rows(DATASETS / "reasoning-traces-v1", refs["reasoning-traces-v1"])
     assert not overlapping_prompts(traces, golden)
     status = lock.check_lock()
     assert status.passed, status.message
@@ -39,15 +39,15 @@ def main(artifacts: Path) -> dict:
     base = BaseModelResource().checkpoint(artifacts / "models")  # $TUNIX_RT_BASE_MODEL or builtin:tiny, as the job
     inference, training = InferenceConfig(), TrainingConfig()
     g, device = refs["golden-v1"], resolve_device(inference.device)
-    base_pred = predict(Path(base.path), base.sha256, golden, g.sha256, inference,
+    base_pred = predict(base.path, base.sha256, golden, g.sha256, inference,
                         artifacts / "predictions" / predictions_key(base.sha256, g.sha256, inference, device), model_name=base.name)
-    result = train(Path(base.path), traces, training, artifacts / "training" / training_key(base.sha256, refs["reasoning-traces-v1"].sha256, training))
+    result = train(base.path, traces, training, artifacts / "training" / training_key(base.sha256, refs["reasoning-traces-v1"].sha256, training))
     trained = describe_folder(f"{base.name}+sft", result.model_dir)
     trained_pred = predict(result.model_dir, trained.sha256, golden, g.sha256, inference,
                            artifacts / "predictions" / predictions_key(trained.sha256, g.sha256, inference, device), model_name=trained.name)
-    _, base_report = evaluate_predictions(Path(base_pred.path), golden, g.key, g.sha256, status.live.sha256)
-    _, trained_report = evaluate_predictions(Path(trained_pred.path), golden, g.key, g.sha256, status.live.sha256)
-    c = compare(base_report, trained_report)
+    base_eval = evaluate_predictions(base_pred.path, golden, g, status.live.sha256, artifacts / "evaluations" / "base")
+    trained_eval = evaluate_predictions(trained_pred.path, golden, g, status.live.sha256, artifacts / "evaluations" / "trained")
+    c = compare(*(read_evaluation(e.path)[1] for e in (base_eval, trained_eval)))
     return {"base_score": c.base_score, "trained_score": c.trained_score, "delta": c.delta, "p_value": c.p_value}
 
 

@@ -40,32 +40,34 @@ SMOKE = {"training": {"max_steps": 2, "batch_size": 8, "max_train_samples": 16, 
 
 
 def _inputs(work: Path, sizes: dict, model_dir: Path):
-    from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-    from tunix_rt_pipelines.defs.training.config import TrainingConfig
-    from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY, TRACES_KEY
+    from tunix_rt_pipelines.environment import BUILTIN_DATASETS_DIR as DATASETS
+    from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_KEY
     from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, read_dataset_once
     from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
+    from tunix_rt_pipelines.lib.inference.settings import GenerationSettings
     from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
     from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
+    from tunix_rt_pipelines.lib.training.settings import TrainSettings
 
     def ref(key: str) -> DatasetRef:
-        return DatasetRef.of(key, REPO / "datasets" / key, read_dataset_once(REPO / "datasets" / key))
+        return DatasetRef.of(key, read_dataset_once(DATASETS / key))
 
-    return TrialInputs(base_dir=str(model_dir), traces=ref(TRACES_KEY), golden=ref(GOLDEN_KEY), spec_sha256=spec_sha256(),
-                       training=TrainingConfig(**sizes["training"]).model_dump(), inference=InferenceConfig(**sizes["inference"]).model_dump(),
-                       work_root=str(work / "trials"), cpus_per_trial=1.0, gpus_per_trial=0.0, int_keys=integer_keys(TrainingConfig.model_fields))
+    return TrialInputs(base_dir=model_dir, traces=ref(TRACES_KEY), traces_dir=DATASETS / TRACES_KEY, golden=ref(GOLDEN_KEY),
+                       golden_dir=DATASETS / GOLDEN_KEY, spec_sha256=spec_sha256(), training=TrainSettings(**sizes["training"]),
+                       inference=GenerationSettings(**sizes["inference"]), work_root=work / "trials", cpus_per_trial=1.0,
+                       gpus_per_trial=0.0, int_keys=integer_keys(TrainSettings.model_fields))
 
 
 def _ray_sweep(name: str, root: Path, inputs, trials: int, concurrent: int, reuse: bool) -> tuple[float, list]:
     import dataclasses
 
-    from tunix_rt_pipelines.defs.training.config import TrainingConfig
     from tunix_rt_pipelines.lib.sweep.search_space import parse_search_space
     from tunix_rt_pipelines.lib.sweep.tuner import SweepPlan, run_sweep
+    from tunix_rt_pipelines.lib.training.settings import TrainSettings
 
-    space = parse_search_space({"learning_rate": {"type": "loguniform", "min": 1e-3, "max": 1e-2}}, TrainingConfig.model_fields)
+    space = parse_search_space({"learning_rate": {"type": "loguniform", "min": 1e-3, "max": 1e-2}}, TrainSettings.model_fields)
     sweep_dir = root / name
-    plan = SweepPlan(sweep_dir=sweep_dir, space=space, inputs=dataclasses.replace(inputs, work_root=str(sweep_dir / "trials")),
+    plan = SweepPlan(sweep_dir=sweep_dir, space=space, inputs=dataclasses.replace(inputs, work_root=sweep_dir / "trials"),
                      num_samples=trials, seed=0, metric="answer_correctness", mode="max", max_concurrent_trials=concurrent,
                      reuse_workers=reuse)
     start = time.perf_counter()
@@ -82,7 +84,7 @@ def _direct(root: Path, inputs, params: list[dict]) -> tuple[float, list[float]]
 
     from tunix_rt_pipelines.lib.sweep.trainable import evaluate_trial
 
-    inputs = dataclasses.replace(inputs, work_root=str(root / "direct"))
+    inputs = dataclasses.replace(inputs, work_root=root / "direct")
     start, per_trial = time.perf_counter(), []
     for i, p in enumerate(params):
         t = time.perf_counter()

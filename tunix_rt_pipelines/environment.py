@@ -1,9 +1,14 @@
 """Where this code location runs and where it keeps its files.
 
+A leaf module (it imports nothing from the project), read by every layer:
+
 - `get_environment()`: "local" (default), "ci" (the CI variable is set) or "prod"
   (`TUNIX_RT_ENV=prod`). `defs/resources.py` binds resources once per environment.
-- `project_home()`: the project-local folder for the Dagster instance (SQLite), artifacts and
-  the model registry: `$TUNIX_RT_HOME`, else `.tunix_rt/` in the repository.
+- `project_home()`: the folder for the Dagster instance (SQLite), artifacts and the model
+  registry: `$TUNIX_RT_HOME`, else `.tunix_rt/` in the current directory (like Dagster's own
+  home, it belongs to the project you run from, never to the installed package).
+- `datasets_dir()`: `$TUNIX_RT_DATASETS_DIR`, else the built-in datasets shipped inside the
+  package (`tunix_rt_pipelines/builtin_datasets/`), so an installed wheel needs no checkout.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from typing import Literal
 
 Environment = Literal["local", "ci", "prod"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+HOME_ENV = "TUNIX_RT_HOME"
+DATASETS_ENV = "TUNIX_RT_DATASETS_DIR"
+BUILTIN_DATASETS_DIR = Path(__file__).resolve().parent / "builtin_datasets"
 
 
 def get_environment() -> Environment:
@@ -25,8 +32,8 @@ def get_environment() -> Environment:
 
 
 def project_home() -> Path:
-    """`$TUNIX_RT_HOME` or `<repo>/.tunix_rt` (gitignored)."""
-    return Path(os.environ.get("TUNIX_RT_HOME") or REPO_ROOT / ".tunix_rt").resolve()
+    """`$TUNIX_RT_HOME`, else `./.tunix_rt` (the `tunix-rt` commands export the value they resolved)."""
+    return Path(os.environ.get(HOME_ENV) or Path.cwd() / ".tunix_rt").resolve()
 
 
 def dagster_home() -> Path:
@@ -35,5 +42,5 @@ def dagster_home() -> Path:
 
 
 def datasets_dir() -> Path:
-    """`$TUNIX_RT_DATASETS_DIR` or the repository's `datasets/`."""
-    return Path(os.environ.get("TUNIX_RT_DATASETS_DIR") or REPO_ROOT / "datasets").resolve()
+    """`$TUNIX_RT_DATASETS_DIR`, else the built-in datasets inside the package."""
+    return Path(os.environ.get(DATASETS_ENV) or BUILTIN_DATASETS_DIR).resolve()

@@ -11,11 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tunix_rt_pipelines.environment import REPO_ROOT
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests import pg_server
-
-REAL_DATASETS = REPO_ROOT / "datasets"
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 
 @pytest.fixture(scope="session", autouse=True)

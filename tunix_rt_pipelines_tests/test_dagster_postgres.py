@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_lock, evaluation_spec
-from tunix_rt_pipelines.environment import REPO_ROOT
 from tunix_rt_pipelines.lib.evaluation import lock
+from tunix_rt_pipelines.resources.storage import ProjectStorage
+from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT
 
 pytestmark = pytest.mark.postgres
 
@@ -33,7 +34,7 @@ def test_the_documented_dagster_yaml_runs_the_instance_on_postgres(postgres_url:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
-        result = dg.materialize([evaluation_spec, evaluation_lock], instance=instance)
+        result = dg.materialize([evaluation_spec, evaluation_lock], instance=instance, resources={"storage": ProjectStorage()})
         assert result.success
         run_id = result.run_id
 

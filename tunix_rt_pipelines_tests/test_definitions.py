@@ -7,14 +7,16 @@ Update the snapshot after an intended change with: TUNIX_RT_UPDATE_SNAPSHOT=1 uv
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "definitions_snapshot.json"
 
@@ -29,7 +31,8 @@ def graph_snapshot() -> dict:
             "group": node.group_name,
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "pools": sorted(node.pools or []),
-            "code_version": node.code_version,
+            # Derived from the source (test_code_versions.py): the snapshot records that it is, not the hash.
+            "code_version": "derived" if re.fullmatch(r"[0-9a-f]{16}", node.code_version or "") else node.code_version,
         }
     checks = {}
     for check_key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
@@ -68,13 +71,14 @@ def test_loading_definitions_imports_no_heavy_library():
     assert out.stdout.strip() == ""
 
 
-def test_datasets_resolves_to_hugging_face_not_the_data_folder():
+def test_datasets_resolves_to_hugging_face_even_beside_a_data_only_datasets_folder(tmp_path):
+    (tmp_path / "datasets" / "my-set").mkdir(parents=True)  # a user's project keeps its data there
     code = "import datasets; print(datasets.__file__)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
-    assert "site-packages" in out.stdout and not (REPO_ROOT / "datasets" / "__init__.py").exists()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert "site-packages" in out.stdout
 
 
-def test_dagster_cli_validates_the_code_location():
-    dagster = Path(sys.executable).with_name("dagster")
-    out = subprocess.run([str(dagster), "definitions", "validate"], capture_output=True, text=True, cwd=REPO_ROOT)
+@pytest.mark.parametrize("command", [["dagster", "definitions", "validate"], ["dg", "check", "defs"]])
+def test_the_dagster_clis_validate_the_code_location(command):
+    out = subprocess.run([str(Path(sys.executable).with_name(command[0])), *command[1:]], capture_output=True, text=True, cwd=REPO_ROOT)
     assert out.returncode == 0, out.stdout + out.stderr

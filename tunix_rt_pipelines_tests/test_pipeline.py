@@ -2,6 +2,8 @@
 shows, every blocking check runs and passes, and a drifted evaluation spec stops both
 evaluations in the same run while the rest of the graph still works."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -9,23 +11,24 @@ from tunix_rt_pipelines.cli.pipeline import format_report, latest_report
 from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.lib.evaluation import spec as spec_module
 from tunix_rt_pipelines.resources.storage import ProjectStorage
-from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 SMOKE = {"ops": {"trained_checkpoint": {"config": {"max_steps": 12, "save_steps": 6, "max_train_samples": 256, "logging_steps": 2}},
                  "base_predictions": {"config": {"max_items": 16, "max_new_tokens": 24}},
                  "trained_predictions": {"config": {"max_items": 16, "max_new_tokens": 24}}}}
 
+POINTER = ("artifact_path", "artifact_sha256", "location")  # what a downstream step reads back
 EXPECTED_METADATA = {
-    "golden_v1": {"dagster/row_count", "sha256", "dataset_path", "composition"},
-    "training_traces": {"dagster/row_count", "sha256", "dataset_path", "composition"},
+    "golden_v1": {"dagster/row_count", "sha256", "source", "composition", *POINTER},
+    "training_traces": {"dagster/row_count", "sha256", "source", "composition", *POINTER},
     "evaluation_spec": {"evaluator", "sha256", "pinned_sha256", "spec"},
-    "base_checkpoint": {"model", "checkpoint_path", "sha256", "architecture", "parameters", "tokenizer_vocab_size"},
-    "trained_checkpoint": {"sha256", "steps", "final_loss", "tokens_per_second", "loss_curve", "training_config"},
-    "base_predictions": {"predictions_path", "dagster/row_count", "model_sha256", "items_per_second"},
-    "trained_predictions": {"predictions_path", "dagster/row_count", "model_sha256", "items_per_second"},
-    "base_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256"},
-    "trained_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256"},
-    "base_vs_trained": {"base_score", "trained_score", "delta", "p_value", "fixed", "broken", "by_category", "chart"},
+    "base_checkpoint": {"model", "sha256", "architecture", "parameters", "tokenizer_vocab_size", *POINTER},
+    "trained_checkpoint": {"sha256", "steps", "final_loss", "tokens_per_second", "loss_curve", "training_config", *POINTER},
+    "base_predictions": {"dagster/row_count", "model_sha256", "items_per_second", *POINTER},
+    "trained_predictions": {"dagster/row_count", "model_sha256", "items_per_second", *POINTER},
+    "base_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256", "spec_sha256", *POINTER},
+    "trained_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256", "spec_sha256", *POINTER},
+    "base_vs_trained": {"base_score", "trained_score", "delta", "p_value", "fixed", "broken", "by_category", "chart", *POINTER},
 }
 
 
@@ -62,13 +65,19 @@ def test_main_job_materializes_everything_with_its_metadata(instance, tmp_path):
     trained = result.asset_materializations_for_node("trained_checkpoint")[0].metadata
     assert trained["steps"].value == 12
 
-    report = latest_report(instance)  # what `tunix-rt report [--json]` reads back for scripts and CI gates
+    report = latest_report(instance, tmp_path / "artifacts")  # what `tunix-rt report [--json]` reads back for scripts and CI gates
     trained_eval = result.asset_materializations_for_node("trained_evaluation")[0].metadata
     assert (report["run_id"], report["base"]["score"], report["trained"]["score"], report["p_value"]) == (
         result.run_id, base["score"].value, trained_eval["score"].value, comparison["p_value"].value)
     registered = result.asset_materializations_for_node("registered_model")[0].metadata
     assert (report["registered"]["name"], report["registered"]["version"]) == (registered["model_name"].value, registered["version"].value)
     assert "McNemar exact p" in format_report(report)
+
+    # Pointers, not pickles: the IO manager stored no step output at all (only the run's captured logs).
+    storage_dir = Path(instance.storage_directory())
+    outputs = [p for p in storage_dir.rglob("*") if p.is_file() and "compute_logs" not in p.parts]
+    assert outputs == [], outputs
+    assert (storage_dir / result.run_id / "compute_logs").is_dir()  # the folder the check looks at is the live one
 
 
 def test_drifted_spec_blocks_both_evaluations(instance, tmp_path, monkeypatch):

@@ -24,10 +24,12 @@ def test_one_run_per_night_across_ticks(instance):
         assert request.tags["dagster/schedule_name"] == "nightly_base_vs_trained"
         keys.append(request.run_key)
     assert keys == ["nightly:2026-11-22", "nightly:2026-11-23", "nightly:2026-11-24", "nightly:2026-11-24"]
-    assert dg.validate_run_config(defs.resolve_job_def("base_vs_trained_job"), {})
+    # The schedule requests no run config: the job's defaults must be a complete, valid one.
+    resolved = dg.validate_run_config(defs.resolve_job_def("base_vs_trained_job"), {})
+    assert resolved["ops"]["trained_checkpoint"]["config"]["max_steps"] == 1500 and "in_process" in resolved["execution"]
 
 
 def test_all_automation_starts_stopped():
-    assert [s.name for s in defs.sensors] == ["sweep_on_new_training_inputs", "reevaluate_on_golden_or_evaluator_change"]
+    assert sorted(s.name for s in defs.sensors) == ["reevaluate_on_golden_or_evaluator_change", "sweep_on_new_training_inputs"]
     assert all(s.default_status == dg.DefaultSensorStatus.STOPPED for s in defs.sensors)
     assert all(s.default_status == dg.DefaultScheduleStatus.STOPPED for s in defs.schedules)

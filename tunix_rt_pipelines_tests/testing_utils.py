@@ -1,10 +1,16 @@
-"""Capability markers, declared once (TRL style). `conftest.py` skips `gpu` tests without CUDA."""
+"""Capability markers and shared paths, declared once (TRL style). `conftest.py` skips `gpu` tests without CUDA."""
 
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
+
+from tunix_rt_pipelines.environment import BUILTIN_DATASETS_DIR
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout the tests run from (docs/, pyproject.toml)
+REAL_DATASETS = BUILTIN_DATASETS_DIR  # golden-v1 and reasoning-traces-v1 as shipped in the package (read-only use)
 
 require_gpu = pytest.mark.gpu
 require_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs ray[tune]")

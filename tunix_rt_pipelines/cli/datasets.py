@@ -12,19 +12,22 @@ from tunix_rt_pipelines import environment
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate-dataset", help="Check a dataset folder or a bare .jsonl against the data contract.",
                        description="Exit 0 with a one-line summary when valid; else exit 1 and print every problem as FILE:LINE: FIELD: message.")
-    p.add_argument("path", help="a dataset folder (manifest.json + items.jsonl) or a .jsonl file")
+    p.add_argument("path", help="a dataset folder (manifest.json + items.jsonl), a .jsonl file, or a dataset key (golden-v1)")
     p.set_defaults(handler=validate_dataset)
 
     p = sub.add_parser("generate-datasets", help="Rebuild golden-v1 and reasoning-traces-v1 from the seeds in their manifests.")
     p.add_argument("--check", action="store_true", help="compare with the files on disk instead of writing; exit 1 if any differ")
-    p.add_argument("--datasets-dir", default=None, help="default: the repository's datasets/")
+    p.add_argument("--datasets-dir", default=None, help="default: the built-in datasets inside the package (in a checkout: tunix_rt_pipelines/builtin_datasets/)")
     p.set_defaults(handler=generate_datasets)
 
 
 def validate_dataset(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.lib.datasets.reader import read_dataset
 
-    data = read_dataset(Path(args.path))
+    path = Path(args.path)
+    if not path.exists() and (environment.datasets_dir() / args.path).is_dir():  # a key: the dataset as the pipeline reads it
+        path = environment.datasets_dir() / args.path
+    data = read_dataset(path)
     problems = data.all_problems
     if problems:
         for problem in problems:

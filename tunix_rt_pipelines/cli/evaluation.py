@@ -35,7 +35,7 @@ def _resolve_dataset(value: str) -> Path:
 
 
 def score(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+    from tunix_rt_pipelines.lib.datasets.reader import read_dataset
     from tunix_rt_pipelines.lib.evaluation.metrics import score_dataset
     from tunix_rt_pipelines.lib.evaluation.predictions import read_predictions
 
@@ -72,6 +72,6 @@ def pin_evaluation(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"pinned {pinned.metric}@v{pinned.version} at {pinned.sha256} in {lock.LOCK_FILE.name}")
-    if lock.DOC_FILE.exists() and lock.update_doc():
+    if lock.DOC_FILE.exists() and lock.update_doc(lock.DOC_FILE):  # in a checkout: keep docs/evaluation.md in step
         print(f"updated the spec block in {lock.DOC_FILE.name}")
     return 0

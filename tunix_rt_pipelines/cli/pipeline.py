@@ -56,6 +56,8 @@ def prepare_dagster_home() -> Path:
     if not (home / "dagster.yaml").exists():
         (home / "dagster.yaml").write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
+    # Fixed for every process started from here on (code server, run workers, Ray workers), whatever their cwd.
+    os.environ[environment.HOME_ENV] = str(environment.project_home())
     return home
 
 
@@ -112,15 +114,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def latest_report(instance) -> dict[str, Any]:
-    """The latest `base_vs_trained` materialization, with its run's provenance."""
+def latest_report(instance, artifacts_root: Path | None = None) -> dict[str, Any]:
+    """The latest `base_vs_trained` materialization, with its run's provenance.
+
+    Args:
+        instance: The Dagster instance the runs are in.
+        artifacts_root: Where its pointer is resolved; default: the code location's `storage` resource.
+    """
     import dagster as dg
+
+    from tunix_rt_pipelines.lib.pointer import Pointer
+    from tunix_rt_pipelines.resources.storage import PATH_KEY, SHA256_KEY
 
     event = instance.get_latest_materialization_event(dg.AssetKey("base_vs_trained"))
     if event is None:
         raise LookupError(f"no base_vs_trained result in {os.environ.get('DAGSTER_HOME')}; run `uv run tunix-rt run` first")
-    comparison_path = event.asset_materialization.metadata["comparison"].value
-    comparison = json.loads(Path(comparison_path).read_text())
+    meta = event.asset_materialization.metadata
+    if artifacts_root is None:
+        from tunix_rt_pipelines.definitions import defs
+
+        artifacts_root = defs.resources["storage"].artifacts_root()
+    comparison_path = Pointer(path=str(meta[PATH_KEY].value), sha256=str(meta[SHA256_KEY].value)).resolve(artifacts_root)
+    comparison = json.loads(comparison_path.read_text())
     stats = instance.get_run_stats(event.run_id)
     return {
         "run_id": event.run_id,
@@ -132,7 +147,7 @@ def latest_report(instance) -> dict[str, Any]:
         "significant_improvement": comparison["significant_improvement"],
         "dataset_sha256": comparison["dataset_sha256"], "evaluator": comparison["evaluator"],
         "wall_seconds": round(stats.end_time - stats.start_time, 1) if stats.end_time and stats.start_time else None,
-        "comparison_path": comparison_path,
+        "comparison_path": str(comparison_path),
         "registered": _registered_in_run(instance, event.run_id),
     }
 
@@ -179,7 +194,7 @@ def report(args: argparse.Namespace) -> int:
 def ui(args: argparse.Namespace) -> int:
     home = prepare_dagster_home()
     print(f"Dagster UI on http://{args.host}:{args.port} (instance: {home}); Ctrl-C to stop", flush=True)
-    os.chdir(environment.REPO_ROOT)  # dagster dev finds workspace.yaml / [tool.dagster] here
     dagster = Path(sys.executable).with_name("dagster")
-    os.execv(str(dagster), [str(dagster), "dev", "-h", args.host, "-p", str(args.port)])
+    # The module, not a workspace file: the same command works from a checkout and from an installed wheel.
+    os.execv(str(dagster), [str(dagster), "dev", "-m", "tunix_rt_pipelines.definitions", "-h", args.host, "-p", str(args.port)])
     return 0

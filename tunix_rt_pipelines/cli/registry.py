@@ -178,12 +178,13 @@ def export(args: argparse.Namespace) -> int:
 def promote(args: argparse.Namespace) -> int:
     from tunix_rt_pipelines.lib.models.loading import describe_folder
     from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation
+    from tunix_rt_pipelines.lib.registry.promote import promote as promote_candidate
 
     ref = describe_folder(str(args.checkpoint), args.checkpoint.resolve())
     candidate = candidate_from_evaluation(args.name, ref.path, ref.sha256, str(args.evaluation) if args.evaluation else None,
                                           source_asset="cli", run_id=args.run_id, promoted_by=args.promoted_by,
                                           run_failed=args.run_failed)
-    result = _open().promote(candidate, force=args.force)
+    result = promote_candidate(_open(), candidate, force=args.force)
     v = result.version
     print(f"{'registered' if result.created else 'already registered as'} {v.name} v{v.version} (sha256 {v.sha256[:12]}); "
           f"gate: {result.gate.reason}" + (f"; forced over: {len(result.overridden)} guard failure(s)" if result.overridden else ""))
@@ -203,7 +204,7 @@ def migrate(args: argparse.Namespace) -> int:
     from tunix_rt_pipelines.lib.registry.store import resolve_url, safe_url
 
     registry = Registry(resolve_url(), default_root(), environment.datasets_dir())
-    before, after = registry.migrate()
-    print(f"registry at {safe_url(registry.engine)}: schema v{before} -> v{after}" if before != after else
-          f"registry at {safe_url(registry.engine)}: schema already at v{after}")
+    before, after = registry.migrate()  # `alembic upgrade head`, under the registry's schema lock
+    print(f"registry at {safe_url(registry.engine)}: schema {before or 'empty'} -> {after}" if before != after else
+          f"registry at {safe_url(registry.engine)}: schema already at {after}")
     return 0

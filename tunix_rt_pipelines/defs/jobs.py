@@ -1,32 +1,42 @@
-"""Jobs that cut across concerns.
+"""Every job of the code location, in one place.
 
-Both run in-process: every step of this graph loads torch/transformers, and the default
-multiprocess executor would spawn a fresh interpreter (and re-import them, ~8 s) per step.
+Jobs select assets by key, so this module imports no asset module: sensors and schedules
+import the jobs, never the other way round. All of them run in-process (the executor is set
+once, in `definitions.py`): every step of this graph loads torch/transformers, and a
+multiprocess executor would spawn a fresh interpreter and re-import them (~8 s) per step.
 Steps that need the accelerator are in the `gpu` pool, so separate runs never share a card.
+Selecting an asset pulls in its checks, so every blocking check gates the run it belongs to.
 """
 
-from __future__ import annotations
-
 import dagster as dg
-
-from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
-from tunix_rt_pipelines.defs.evaluation.assets import base_vs_trained
-from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_spec
-from tunix_rt_pipelines.defs.registry.assets import leaderboard
 
 # Datasets, the metric spec and all their checks: everything a model run stands on.
 data_quality_job = dg.define_asset_job(
     name="data_quality_job",
-    selection=dg.AssetSelection.assets(golden_v1, training_traces, evaluation_spec),
+    selection=dg.AssetSelection.assets("golden_v1", "training_traces", "evaluation_spec"),
     description="Materialize golden-v1, the training traces and the evaluation spec, with their blocking checks.",
-    executor_def=dg.in_process_executor,
 )
 
 # The main job: data + lock -> base checkpoint -> predictions -> training -> evaluations -> comparison,
 # then the better model into the registry (guarded by blocking checks in this same run) and the leaderboard.
 base_vs_trained_job = dg.define_asset_job(
     name="base_vs_trained_job",
-    selection=dg.AssetSelection.assets(base_vs_trained, leaderboard).upstream(),
+    selection=dg.AssetSelection.assets("base_vs_trained", "leaderboard").upstream(),
     description="Fine-tune the base model on the traces, prove (or disprove) that it got better on golden-v1, and register the better one.",
-    executor_def=dg.in_process_executor,
+)
+
+# Upstream of the promotion: tuning_sweep, evaluation_spec, golden_v1, training_traces, base_checkpoint.
+# Their checks (evaluation_lock and the dataset checks, all blocking) run before the sweep.
+sweep_job = dg.define_asset_job(
+    name="sweep_job",
+    selection=dg.AssetSelection.assets("sweep_registered_model").upstream(),
+    description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on golden-v1 and promote the best if it beats the champion.",
+)
+
+# Never retrains: checkpoints are read as they were last materialized (their pointers).
+evaluation_refresh_job = dg.define_asset_job(
+    name="evaluation_refresh_job",
+    selection=dg.AssetSelection.assets("golden_v1", "evaluation_spec", "base_predictions", "trained_predictions",
+                                       "base_evaluation", "trained_evaluation", "base_vs_trained"),
+    description="Re-predict and re-score golden-v1 with the current evaluator, behind the data checks and the evaluation lock.",
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import dagster as dg
+
 from tunix_rt_pipelines.environment import get_environment
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.model_registry import SqlModelRegistry
@@ -24,3 +26,7 @@ def build_resources() -> dict[str, Any]:
         "prod": {**common, "model_registry": SqlModelRegistry(auto_migrate=False)},
     }
     return resources_by_env[env]
+
+
+# Picked up by the folder load in `definitions.py`: the resource keys every asset, check and sensor asks for.
+resources = dg.Definitions(resources=build_resources())

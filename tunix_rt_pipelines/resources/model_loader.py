@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from tunix_rt_pipelines.lib.models.loading import CheckpointRef, describe_folder
+from tunix_rt_pipelines.lib.models.loading import Checkpoint, describe_folder
 from tunix_rt_pipelines.lib.models.source import BASE_MODEL_ENV, DEFAULT_BASE_MODEL, resolve_model_folder
 
 
@@ -26,7 +26,7 @@ class BaseModelResource(dg.ConfigurableResource):
         # Read at execution time, not import time, so a changed variable needs no code reload.
         return self.name_or_path or os.environ.get(BASE_MODEL_ENV, "") or DEFAULT_BASE_MODEL
 
-    def checkpoint(self, models_dir: Path) -> CheckpointRef:
+    def checkpoint(self, models_dir: Path) -> Checkpoint:
         """Resolve, check and describe the base model (creating a built-in one if needed)."""
         name = self.resolved_name()
         folder = resolve_model_folder(name, models_dir, revision=self.revision or None,

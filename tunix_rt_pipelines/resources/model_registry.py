@@ -23,7 +23,7 @@ from pydantic import Field
 from tunix_rt_pipelines import environment
 from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate
 from tunix_rt_pipelines.lib.registry.gate import GateVerdict
-from tunix_rt_pipelines.lib.registry.promote import PromotionResult
+from tunix_rt_pipelines.lib.registry.promote import PromotionResult, gate, promote
 from tunix_rt_pipelines.lib.registry.registry import STORE_ENV, Registry, default_root, open_registry
 from tunix_rt_pipelines.lib.registry.rules import Pins
 from tunix_rt_pipelines.lib.registry.store import URL_ENV, resolve_url
@@ -44,7 +44,7 @@ def _cached(key: tuple, make) -> Registry:
 class ModelRegistryResource(dg.ConfigurableResource, ABC):
     """The model registry: guarded promotion, versions, aliases, leaderboard and export."""
 
-    datasets_dir: str = Field(default="", description="Folder with golden-v1/manifest.json (the pinned hash). Empty: the repository's datasets/.")
+    datasets_dir: str = Field(default="", description="Folder with golden-v1/manifest.json (the pinned hash). Empty: $TUNIX_RT_DATASETS_DIR, else the built-in datasets.")
 
     @abstractmethod
     def open(self) -> Registry:
@@ -58,11 +58,11 @@ class ModelRegistryResource(dg.ConfigurableResource, ABC):
 
     def promote(self, candidate: PromotionCandidate, *, force: bool = False) -> PromotionResult:
         """Register `candidate` (guarded, idempotent); see `defs/registry/promote.py`."""
-        return self.open().promote(candidate, force=force)
+        return promote(self.open(), candidate, force=force)
 
     def gate(self, candidate: PromotionCandidate) -> GateVerdict:
         """Would `candidate` replace the champion? Read-only."""
-        return self.open().gate(candidate)
+        return gate(self.open(), candidate)
 
     def get(self, name: str, ref: str | int) -> ModelVersion:
         return self.open().get(name, ref)

@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.cli.main import main
-from tunix_rt_pipelines.environment import REPO_ROOT
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
-REAL_DATASETS = REPO_ROOT / "datasets"
 PROBLEM_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<field>\S+): (?P<message>\S.*)$")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.cli.main import main
+from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import open_registry
 from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate
 
@@ -23,7 +24,7 @@ def cli_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TUNIX_RT_REGISTRY_STORE", str(tmp_path / "store"))
     registry = open_registry(url, tmp_path / "store", DATASETS)
     for seed, correct in ((1, 20), (2, 25), (3, 70)):
-        registry.promote(make_candidate(tmp_path, seed=seed, correct=correct))
+        promote(registry, make_candidate(tmp_path, seed=seed, correct=correct))
     yield registry
     registry.close()
 
@@ -117,8 +118,8 @@ def test_production_needs_a_url_and_an_explicit_migrate(capsys, tmp_path: Path, 
     assert code == 1 and err.startswith("error: $TUNIX_RT_REGISTRY_URL is not set; in production the registry is PostgreSQL")
     monkeypatch.setenv("TUNIX_RT_REGISTRY_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     code, _, err = cli(capsys, "list")
-    assert code == 1 and "is empty, this code needs v2; run `tunix-rt registry migrate`" in err
+    assert code == 1 and "is empty, this code needs 0003; run `tunix-rt registry migrate`" in err
     code, out, _ = cli(capsys, "migrate")
-    assert code == 0 and out.strip().endswith("schema v0 -> v2")
-    assert cli(capsys, "migrate")[1].strip().endswith("schema already at v2")
+    assert code == 0 and out.strip().endswith("schema empty -> 0003")
+    assert cli(capsys, "migrate")[1].strip().endswith("schema already at 0003")
     assert cli(capsys, "list")[:2] == (0, "no versions registered\n")

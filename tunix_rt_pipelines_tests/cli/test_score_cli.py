@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.cli.main import main
-from tunix_rt_pipelines.environment import REPO_ROOT
-from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.reader import read_dataset
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
-REAL_DATASETS = REPO_ROOT / "datasets"
 GOLDEN = read_dataset(REAL_DATASETS / "golden-v1").rows
 DOCUMENTED_KEYS = {"metric", "version", "score", "n", "ci95", "by_category", "by_difficulty", "items", "problems"}
 EXTRA_KEYS = {"correct", "dataset"}  # printed too, beyond the list: pinned so a change is deliberate
@@ -109,8 +108,8 @@ def test_problems_in_predictions_are_reported_not_dropped(tmp_path: Path, capsys
         f"{predictions}:19: id: duplicate id '{GOLDEN[0].id}' (first on line 1); this one is ignored",
         f"{predictions}:20: <row>: expected a JSON object, got list",
         f"{predictions}:21: prediction: missing or not a string",
-        f"{predictions}:22: <line>: not valid UTF-8 (byte 0)",
-        f"{predictions}:23: <line>: blank line",
+        f"{predictions}:22: <line>: not valid UTF-8 (byte 0); re-save the file as UTF-8",
+        f"{predictions}:23: <line>: blank line; remove it",
     ]
     assert out["correct"] == 10  # the first prediction for a duplicated id is the one scored
 

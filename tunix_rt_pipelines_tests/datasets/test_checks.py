@@ -20,7 +20,7 @@ import pytest
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
 from tunix_rt_pipelines.defs.datasets.checks import dataset_checks
 from tunix_rt_pipelines.lib.datasets.generate import make_manifest, write_dataset
-from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.reader import read_dataset
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 GOLDEN_CHECKS = {"golden_v1_not_empty", "golden_v1_rows_match_contract", "golden_v1_manifest_matches_content"}
@@ -107,12 +107,14 @@ def test_real_data_passes_every_check_with_observed_and_expected(shared_instance
 
 @pytest.mark.parametrize(("node", "key", "rows"), [("golden_v1", "golden-v1", 100), ("training_traces", "reasoning-traces-v1", 6000)])
 def test_dataset_metadata(storage: ProjectStorage, node: str, key: str, rows: int) -> None:
-    asset = {"golden_v1": golden_v1, "training_traces": training_traces}[node]
+    from tunix_rt_pipelines.definitions import defs
+
+    asset = defs.get_assets_def(node)  # as the code location has it: with its derived code version
     manifest = json.loads((storage.dataset_path(key) / "manifest.json").read_text())
 
     [event] = dg.materialize([asset], resources={"storage": storage}).asset_materializations_for_node(node)
 
-    assert event.tags["dagster/code_version"] == "datasets-schema-v1"
+    assert event.tags["dagster/code_version"] == asset.code_versions_by_key[asset.key] and len(asset.code_versions_by_key[asset.key]) == 16
     assert event.metadata["dagster/row_count"].value == rows
     assert event.metadata["sha256"].value == manifest["sha256"]
     assert event.metadata["problems"].value == 0
@@ -123,9 +125,14 @@ def test_dataset_metadata(storage: ProjectStorage, node: str, key: str, rows: in
     assert {r.data["category"]: r.data["total"] for r in table.records} == manifest["composition"]["by_category"]
 
 
-def test_dataset_path_metadata_is_the_dataset_folder(storage: ProjectStorage) -> None:
+def test_the_pointer_is_a_snapshot_under_the_artifact_root(storage: ProjectStorage) -> None:
     [event] = dg.materialize([golden_v1], resources={"storage": storage}).asset_materializations_for_node("golden_v1")
-    assert event.metadata["dataset_path"].value == str(storage.dataset_path("golden-v1"))
+    assert event.metadata["source"].value == str(storage.dataset_path("golden-v1"))
+    relative = event.metadata["artifact_path"].value
+    assert relative.startswith("datasets/") and relative.endswith("/golden-v1")  # relative: the root may move
+    snapshot = storage.artifacts_root() / relative
+    for name in ("items.jsonl", "manifest.json"):
+        assert (snapshot / name).read_bytes() == (storage.dataset_path("golden-v1") / name).read_bytes()
 
 
 # --- broken copies: exactly one fault each -----------------------------------------------

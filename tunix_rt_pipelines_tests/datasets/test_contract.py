@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tunix_rt_pipelines.environment import REPO_ROOT
 from tunix_rt_pipelines.lib.datasets.contract import EvalItem, Manifest, TraceStep, TrainingTrace
-from tunix_rt_pipelines.lib.datasets.jsonl import read_jsonl
-
-REAL_DATASETS = REPO_ROOT / "datasets"
+from tunix_rt_pipelines.lib.datasets.reader import read_jsonl
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 ITEM = {"id": "g1-add-000", "prompt": "What is 64 + 9?", "ground_truth": "73", "category": "addition", "difficulty": "easy"}
 TRACE = {"id": "t1-add-00000", "prompt": "What is 6 + 7?", "steps": [{"i": 0, "type": "compute", "content": "6+7=13"}],

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.environment import REPO_ROOT
 from tunix_rt_pipelines.lib.datasets.contract import DIFFICULTIES
 from tunix_rt_pipelines.lib.datasets.families import FAMILIES
 from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_SEED, build_golden, regenerate
-from tunix_rt_pipelines.lib.datasets.jsonl import canonical_jsonl, normalize_prompt, read_dataset
+from tunix_rt_pipelines.lib.datasets.reader import canonical_jsonl, normalize_prompt, read_dataset
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
-REAL_DATASETS = REPO_ROOT / "datasets"
 FILES = ["golden-v1/items.jsonl", "golden-v1/manifest.json", "reasoning-traces-v1/items.jsonl", "reasoning-traces-v1/manifest.json"]
 
 

@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tunix_rt_pipelines.environment import REPO_ROOT
 from tunix_rt_pipelines.lib.datasets.generate import make_manifest, manifest_bytes, write_dataset
-from tunix_rt_pipelines.lib.datasets.jsonl import (
+from tunix_rt_pipelines.lib.datasets.reader import (
     Problem,
     normalize_prompt,
     read_dataset,
     read_jsonl,
 )
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
-REAL_DATASETS = REPO_ROOT / "datasets"
 ITEM = {"id": "g1-add-000", "prompt": "What is 64 + 9?", "ground_truth": "73", "category": "addition", "difficulty": "easy"}
 GOLDEN_SHA = "03869f42bff7d691c2d6b68280f4fd9070e4fee8eba3a77cb09ada1909a28ef5"  # golden-v1/manifest.json
 

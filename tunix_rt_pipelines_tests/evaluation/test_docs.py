@@ -6,8 +6,9 @@ import re
 
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.evaluation.spec import SPEC, metric_id
+from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT
 
-DOC = lock.DOC_FILE.read_text()
+DOC = (REPO_ROOT / lock.DOC_FILE).read_text()
 
 
 def test_generated_block_is_the_live_spec_and_pinned_hash():

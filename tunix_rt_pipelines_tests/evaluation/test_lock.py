@@ -22,9 +22,10 @@ from tunix_rt_pipelines.cli.main import main
 from tunix_rt_pipelines.lib.evaluation import lock, metrics, spec
 from tunix_rt_pipelines.lib.evaluation.lock import PIN_COMMAND, PinRefused, check_lock, pin, spec_sha256
 from tunix_rt_pipelines.lib.evaluation.spec import SPEC
+from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT
 
 REAL_LOCK = lock.LOCK_FILE
-REAL_DOC = lock.DOC_FILE  # `pin-evaluation` also rewrites the spec block of docs/evaluation.md
+REAL_DOC = REPO_ROOT / lock.DOC_FILE  # `pin-evaluation` also rewrites the spec block of docs/evaluation.md
 
 
 @pytest.fixture(autouse=True)

@@ -10,30 +10,30 @@ import dagster as dg
 import pytest
 
 from tunix_rt_pipelines.definitions import defs
-from tunix_rt_pipelines.defs.evaluation.assets import run_evaluation
-from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef
 from tunix_rt_pipelines.defs.evaluation.sensors import reevaluate_on_golden_or_evaluator_change as sensor
-from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.reader import read_dataset
 from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.evaluation import lock
+from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions
 from tunix_rt_pipelines.lib.evaluation.predictions import predictions_jsonl
-from tunix_rt_pipelines.lib.inference.predict import PredictionsRef
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 GATING_CHECKS = {"evaluation_lock", "golden_v1_not_empty", "golden_v1_rows_match_contract", "golden_v1_manifest_matches_content"}
 
 
 def record_evaluation(instance, key: str, golden_dir: Path, spec_sha256: str, tmp_path: Path) -> None:
-    """Score hand-written predictions with the real `run_evaluation` and record its metadata as
-    a materialization of `key` (the sensor reads only what an evaluation records)."""
+    """Score hand-written predictions with the real `evaluate_predictions` and record what the
+    evaluation assets record of it (dataset and spec hashes; test_pipeline checks they do) as a
+    materialization of `key`: the sensor reads nothing else."""
     data = read_dataset(golden_dir)
-    golden = DatasetRef.of("golden-v1", golden_dir, data)
+    golden = DatasetRef.of("golden-v1", data)
     out = tmp_path / f"{key}-{spec_sha256[:6]}-{data.sha256[:6]}"
     out.mkdir()
     (out / "predictions.jsonl").write_bytes(predictions_jsonl((row.id, "Answer: 42") for row in data.rows))
     (out / "predictions_meta.json").write_text(json.dumps({"dataset_sha256": data.sha256, "model_sha256": "m" * 64}))
-    result = run_evaluation(golden, SpecRef("answer_correctness", 1, spec_sha256), PredictionsRef(str(out), "m" * 64, data.sha256, len(data.rows), 1.0, "p"))
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, metadata=result.metadata))
+    evaluation = evaluate_predictions(out, data.rows, golden, spec_sha256, out.with_name(f"{out.name}-evaluation"))
+    metadata = {"dataset_sha256": evaluation.dataset_sha256, "spec_sha256": evaluation.spec_sha256}
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, metadata=metadata))
 
 
 def tick(instance, datasets_dir, cursor=None):

@@ -13,8 +13,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef, evaluation_lock, evaluation_spec
+from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_lock, evaluation_spec
 from tunix_rt_pipelines.lib.evaluation import lock, spec
+from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
 @dg.asset(deps=[evaluation_spec])
@@ -23,8 +24,9 @@ def scored_with_spec() -> int:
     return 1
 
 
-def _materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    return dg.materialize([evaluation_spec, evaluation_lock, scored_with_spec], instance=instance, raise_on_error=False)
+def _materialize(instance: dg.DagsterInstance, **kwargs) -> dg.ExecuteInProcessResult:
+    return dg.materialize([evaluation_spec, evaluation_lock, scored_with_spec], instance=instance, raise_on_error=False,
+                          resources={"storage": ProjectStorage()}, **kwargs)
 
 
 def _materialized(result: dg.ExecuteInProcessResult) -> set[str]:
@@ -50,7 +52,7 @@ def test_live_spec_passes_and_downstream_runs(instance: dg.DagsterInstance) -> N
     assert spec_event.tags["dagster/data_version"] == lock.spec_sha256() == pinned.sha256
     assert spec_event.metadata["evaluator"].value == "answer_correctness@v1"
     assert spec_event.metadata["spec"].value == spec.SPEC
-    assert result.output_for_node("evaluation_spec") == SpecRef(spec.METRIC_NAME, spec.METRIC_VERSION, pinned.sha256)
+    assert spec_event.metadata["sha256"].value == pinned.sha256  # what the evaluations read back
 
 
 def test_drifted_spec_fails_the_check_and_blocks_downstream(instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,20 +73,21 @@ def test_drifted_spec_fails_the_check_and_blocks_downstream(instance: dg.Dagster
     assert instance.get_latest_materialization_event(dg.AssetKey("scored_with_spec")) is None
 
 
-def test_missing_lock_fails_the_check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_lock_fails_the_check(instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(lock, "LOCK_FILE", tmp_path / "absent.lock.json")
-    live = SpecRef(spec.METRIC_NAME, spec.METRIC_VERSION, lock.spec_sha256())
 
-    result = evaluation_lock(live)
+    [result] = _materialize(instance).get_asset_check_evaluations()
 
     assert not result.passed
     assert result.metadata["expected_sha256"].value == "none"
     assert lock.PIN_COMMAND in result.description
 
 
-def test_a_stale_spec_materialization_cannot_pass() -> None:
-    """The check compares the asset's own hash too: an old SpecRef fails even with a good lock."""
-    stale = SpecRef(spec.METRIC_NAME, spec.METRIC_VERSION, "0" * 64)
-    result = evaluation_lock(stale)
+def test_a_stale_spec_materialization_cannot_pass(instance: dg.DagsterInstance) -> None:
+    """The check compares the asset's recorded hash too: an old materialization fails even with a good lock."""
+    instance.report_runless_asset_event(dg.AssetMaterialization("evaluation_spec", metadata={"sha256": "0" * 64}))
+
+    [result] = _materialize(instance, selection=dg.AssetSelection.checks(evaluation_lock)).get_asset_check_evaluations()
+
     assert not result.passed
     assert result.metadata["observed_sha256"].value == "0" * 64

@@ -9,12 +9,12 @@ import shutil
 import pytest
 
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
-from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.reader import read_dataset
 from tunix_rt_pipelines.lib.inference.generate import generate_batched, reference_generate
 from tunix_rt_pipelines.lib.inference.predict import META_FILE, PREDICTIONS_FILE, predict
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, folder_sha256, load_model
 from tunix_rt_pipelines.lib.models.prompt import format_prompt
-from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 GOLDEN = read_dataset(REAL_DATASETS / "golden-v1")
 CONFIG = InferenceConfig(max_new_tokens=12, batch_size=8, max_items=12)

@@ -102,7 +102,7 @@ def test_resource_prefers_field_then_env_then_builtin(monkeypatch, tmp_path, tin
     assert BaseModelResource().resolved_name() == str(tiny_gpt2_dir)
     assert BaseModelResource(name_or_path="builtin:tiny-gpt2").resolved_name() == "builtin:tiny-gpt2"
     ref = BaseModelResource().checkpoint(tmp_path)  # a local folder: used in place, not copied
-    assert ref.path == str(tiny_gpt2_dir) and ref.architecture == "GPT2LMHeadModel"
+    assert ref.path == tiny_gpt2_dir and ref.architecture == "GPT2LMHeadModel"
 
 
 def test_builtin_is_created_once_and_reused(tmp_path):

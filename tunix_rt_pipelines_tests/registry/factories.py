@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -21,16 +22,18 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from tunix_rt_pipelines.environment import REPO_ROOT
-from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY
-from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.reader import read_dataset
+from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.evaluation import lock
-from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef, evaluate_predictions
+from tunix_rt_pipelines.lib.evaluation.evaluate import Evaluation, evaluate_predictions
 from tunix_rt_pipelines.lib.evaluation.predictions import predictions_jsonl
 from tunix_rt_pipelines.lib.models.loading import checkpoint_files, folder_sha256
 from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, candidate_from_evaluation
+from tunix_rt_pipelines.lib.registry.promote import promote
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
-DATASETS = REPO_ROOT / "datasets"
+DATASETS = REAL_DATASETS
 NAME = "tunix-rt-test"
 
 
@@ -60,16 +63,18 @@ def make_checkpoint(folder: Path, seed: int, template: Path | None = None) -> tu
     return folder, folder_sha256(folder)
 
 
-def make_evaluation(folder: Path, model_sha256: str, correct: int | set[str]) -> EvaluationRef:
-    """Score predictions that get the first `correct` golden items (or these ids) right."""
+def make_evaluation(folder: Path, model_sha256: str, correct: int | set[str]) -> Evaluation:
+    """Score predictions that get the first `correct` golden items (or these ids) right into `folder/evaluation.json`
+    (the predictions go to the sibling `<folder>-predictions`)."""
     rows, sha = golden()
     right = {r.id for r in rows[:correct]} if isinstance(correct, int) else correct
-    folder.mkdir(parents=True, exist_ok=True)
+    predictions = folder.with_name(f"{folder.name}-predictions")
+    predictions.mkdir(parents=True, exist_ok=True)
     answers = ((r.id, f"Answer: {r.ground_truth if r.id in right else 'no idea'}") for r in rows)
-    (folder / "predictions.jsonl").write_bytes(predictions_jsonl(answers))
-    (folder / "predictions_meta.json").write_text(json.dumps({"dataset_sha256": sha, "model_sha256": model_sha256}))
-    ref, _ = evaluate_predictions(folder, rows, GOLDEN_KEY, sha, lock.spec_sha256())
-    return ref
+    (predictions / "predictions.jsonl").write_bytes(predictions_jsonl(answers))
+    (predictions / "predictions_meta.json").write_text(json.dumps({"dataset_sha256": sha, "model_sha256": model_sha256}))
+    dataset = DatasetRef(key=GOLDEN_KEY, kind="eval", sha256=sha, count=len(rows))
+    return evaluate_predictions(predictions, rows, dataset, lock.spec_sha256(), folder)
 
 
 def make_candidate(tmp: Path, seed: int, correct: int | set[str] = 50, *, name: str = NAME, template: Path | None = None,
@@ -89,7 +94,7 @@ def promote_many(url: str, root: str, candidates: list[PromotionCandidate], thre
     registry = open_registry(url, Path(root), DATASETS)
     try:
         with ThreadPoolExecutor(threads) as pool:
-            results = list(pool.map(registry.promote, candidates))
+            results = list(pool.map(functools.partial(promote, registry), candidates))
     finally:
         registry.close()
     return [(r.version.sha256, r.version.version, r.created) for r in results]

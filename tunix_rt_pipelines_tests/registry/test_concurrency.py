@@ -5,11 +5,13 @@ checkpoint promoted concurrently becomes exactly one version. SQLite and Postgre
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from tunix_rt_pipelines.lib.registry.artifacts import verify_folder
+from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import open_registry, uri_path
 from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate, promote_many
 
@@ -47,7 +49,7 @@ def test_the_same_checkpoint_promoted_concurrently_is_one_version(registry_url: 
     registry = open_registry(registry_url, tmp_path / "store", DATASETS)
     candidate = make_candidate(tmp_path, seed=1)
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(registry.promote, [candidate] * 8))
+        results = list(pool.map(functools.partial(promote, registry), [candidate] * 8))
     assert {r.version.version for r in results} == {1}
     assert sum(r.created for r in results) == 1
     assert registry.versions(NAME).total == 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.lib.registry.artifacts import ArtifactError
+from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import Registry
 from tunix_rt_pipelines.lib.registry.versions import NotFound
 from tunix_rt_pipelines_tests.registry.factories import NAME, golden, make_candidate
@@ -17,7 +18,7 @@ from tunix_rt_pipelines_tests.registry.factories import NAME, golden, make_candi
 
 def test_export_is_byte_identical(registry: Registry, tmp_path: Path):
     candidate = make_candidate(tmp_path, seed=1)
-    registry.promote(candidate)
+    promote(registry, candidate)
     version, size = registry.export(NAME, "champion", tmp_path / "out")
     source = Path(candidate.checkpoint_path)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in source.iterdir())
@@ -26,7 +27,7 @@ def test_export_is_byte_identical(registry: Registry, tmp_path: Path):
 
 
 def test_export_into_an_existing_empty_folder_works_and_a_non_empty_one_is_refused(sqlite_registry: Registry, tmp_path: Path):
-    sqlite_registry.promote(make_candidate(tmp_path, seed=1))
+    promote(sqlite_registry, make_candidate(tmp_path, seed=1))
     (tmp_path / "empty").mkdir()
     sqlite_registry.export(NAME, 1, tmp_path / "empty")
     assert (tmp_path / "empty" / "config.json").exists()
@@ -42,7 +43,7 @@ def test_export_into_an_existing_empty_folder_works_and_a_non_empty_one_is_refus
 
 @pytest.mark.parametrize("tamper", ["change a byte", "delete a file", "delete the copy"])
 def test_a_tampered_registry_copy_is_refused_and_nothing_is_written(sqlite_registry: Registry, tmp_path: Path, tamper: str):
-    version = sqlite_registry.promote(make_candidate(tmp_path, seed=1)).version
+    version = promote(sqlite_registry, make_candidate(tmp_path, seed=1)).version
     copy = sqlite_registry.artifact_path(version)
     if tamper == "change a byte":
         data = bytearray((copy / "model.safetensors").read_bytes())
@@ -67,7 +68,7 @@ def test_a_tampered_registry_copy_is_refused_and_nothing_is_written(sqlite_regis
     (NAME, "production", "has no version or alias 'production'"),
 ])
 def test_unknown_names_versions_and_aliases(sqlite_registry: Registry, tmp_path: Path, name: str, ref: str, message: str):
-    sqlite_registry.promote(make_candidate(tmp_path, seed=1))
+    promote(sqlite_registry, make_candidate(tmp_path, seed=1))
     with pytest.raises(NotFound, match=message):
         sqlite_registry.export(name, ref, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -82,7 +83,7 @@ def test_round_trip_export_loads_with_transformers_and_predicts_the_same(sqlite_
     from tunix_rt_pipelines.lib.models.prompt import format_prompt
 
     candidate = make_candidate(tmp_path, seed=1, template=tiny_model_dir)
-    sqlite_registry.promote(candidate)
+    promote(sqlite_registry, candidate)
     sqlite_registry.export(NAME, "champion", tmp_path / "exported")
     prompts = [format_prompt(r.prompt) for r in golden()[0][:4]]
 

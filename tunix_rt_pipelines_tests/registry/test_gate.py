@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.lib.registry.gate import regression_gate
+from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import Registry, uri_path
 from tunix_rt_pipelines.lib.registry.versions import NotFound
 from tunix_rt_pipelines_tests.registry.factories import NAME, golden, make_candidate, make_evaluation
@@ -70,30 +71,30 @@ def test_edge_cases(tmp_path: Path, case: str, reason: str):
 
 
 def test_champion_moves_only_on_a_significant_win_and_every_move_is_recorded(registry: Registry, tmp_path: Path):
-    v1 = registry.promote(make_candidate(tmp_path, seed=1, correct=30))
-    v2 = registry.promote(make_candidate(tmp_path, seed=2, correct=34))  # +4: not significant
-    v3 = registry.promote(make_candidate(tmp_path, seed=3, correct=70))  # beats v1
+    v1 = promote(registry, make_candidate(tmp_path, seed=1, correct=30))
+    v2 = promote(registry, make_candidate(tmp_path, seed=2, correct=34))  # +4: not significant
+    v3 = promote(registry, make_candidate(tmp_path, seed=3, correct=70))  # beats v1
     assert [r.gate.better for r in (v1, v2, v3)] == [True, False, True]
     assert [len(r.alias_moves) for r in (v1, v2, v3)] == [1, 0, 1]
     assert registry.aliases(NAME) == {"champion": 3}
     assert [(h["from_version"], h["to_version"], h["moved_by"]) for h in registry.alias_history(NAME)] == [(None, 1, "pytest"), (1, 3, "pytest")]
     assert registry.get(NAME, 2).gate["champion_version"] == 1  # judged against v1, the champion at the time
     # Asking again about v2 compares it with today's champion and moves nothing.
-    again = registry.promote(make_candidate(tmp_path / "again", seed=2, correct=34))
+    again = promote(registry, make_candidate(tmp_path / "again", seed=2, correct=34))
     assert (again.created, again.gate.better, again.gate.champion_version) == (False, False, 3)
 
 
 def test_a_champion_whose_evaluation_was_tampered_with_is_not_replaced_blindly(registry: Registry, tmp_path: Path):
-    v1 = registry.promote(make_candidate(tmp_path, seed=1, correct=10)).version
+    v1 = promote(registry, make_candidate(tmp_path, seed=1, correct=10)).version
     uri_path(v1.evaluation_uri).write_text("{}")
-    result = registry.promote(make_candidate(tmp_path, seed=2, correct=90))
+    result = promote(registry, make_candidate(tmp_path, seed=2, correct=90))
     assert (result.gate.better, registry.aliases(NAME)) == (False, {"champion": 1})
     assert "has no usable evaluation" in result.gate.reason
 
 
 def test_aliases_move_by_hand_atomically_and_are_recorded(registry: Registry, tmp_path: Path):
     for seed in (1, 2):
-        registry.promote(make_candidate(tmp_path, seed=seed, correct=10))
+        promote(registry, make_candidate(tmp_path, seed=seed, correct=10))
     move = registry.set_alias(NAME, "staging", 2, moved_by="ops", reason="canary")
     assert (move.from_version, move.to_version) == (None, 2)
     assert registry.set_alias(NAME, "champion", "staging", moved_by="ops").from_version == 1

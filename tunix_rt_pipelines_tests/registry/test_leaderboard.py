@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.lib.evaluation.best import BEST_ORDER, pick_best, rank
+from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import Registry
 from tunix_rt_pipelines.lib.registry.versions import leaderboard_rows
 from tunix_rt_pipelines_tests.registry.factories import NAME, make_candidate
@@ -43,10 +44,10 @@ def test_rank_is_a_full_order():
 def populated(registry: Registry, tmp_path: Path) -> Registry:
     """Seven versions over two names: scores 0.3..0.7, a tie, and one forced without metrics."""
     for seed, correct in enumerate([30, 70, 50, 50, 60]):
-        registry.promote(make_candidate(tmp_path, seed=seed, correct=correct))
-    registry.promote(make_candidate(tmp_path, seed=10, correct=65, name="tunix-rt-other"))
+        promote(registry, make_candidate(tmp_path, seed=seed, correct=correct))
+    promote(registry, make_candidate(tmp_path, seed=10, correct=65, name="tunix-rt-other"))
     bare = dataclasses.replace(make_candidate(tmp_path, seed=11), evaluation_path=None, metrics=None)
-    registry.promote(bare, force=True)
+    promote(registry, bare, force=True)
     return registry
 
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation
-from tunix_rt_pipelines.lib.registry.promote import PromotionRefused
+from tunix_rt_pipelines.lib.registry.promote import PromotionRefused, promote
 from tunix_rt_pipelines.lib.registry.registry import Registry, open_registry, uri_path
-from tunix_rt_pipelines.lib.registry.schema import alias_moves, model_aliases, model_names, model_versions
+from tunix_rt_pipelines.lib.registry.tables import alias_moves, model_aliases, model_names, model_versions
 from tunix_rt_pipelines_tests.registry.factories import NAME, make_candidate
 
 
@@ -32,7 +32,7 @@ def state(registry: Registry) -> tuple[dict[str, int], list[tuple[str, int]]]:
 
 def test_a_version_records_its_provenance_and_an_identical_copy(registry: Registry, tmp_path: Path):
     candidate = make_candidate(tmp_path, seed=1, correct=40)
-    result = registry.promote(candidate)
+    result = promote(registry, candidate)
     v = result.version
     assert (result.created, v.name, v.version, v.forced, v.overridden) == (True, NAME, 1, False, [])
     assert (v.source_asset, v.run_id, v.data_version, v.promoted_by, v.training_config) == (
@@ -57,9 +57,9 @@ def test_a_version_records_its_provenance_and_an_identical_copy(registry: Regist
 
 def test_promoting_the_same_sha256_again_returns_it_and_writes_nothing(registry: Registry, tmp_path: Path):
     candidate = make_candidate(tmp_path, seed=1)
-    first = registry.promote(candidate)
+    first = promote(registry, candidate)
     before = state(registry)
-    again = registry.promote(dataclasses.replace(candidate, run_id="another-run", promoted_by="someone else"))
+    again = promote(registry, dataclasses.replace(candidate, run_id="another-run", promoted_by="someone else"))
     assert (again.created, again.version, again.alias_moves) == (False, first.version, [])
     assert again.gate.reason == "v1 is the champion"
     assert state(registry) == before
@@ -67,8 +67,8 @@ def test_promoting_the_same_sha256_again_returns_it_and_writes_nothing(registry:
 
 def test_the_same_checkpoint_under_another_name_shares_the_stored_copy(registry: Registry, tmp_path: Path):
     candidate = make_candidate(tmp_path, seed=1)
-    a = registry.promote(candidate).version
-    b = registry.promote(dataclasses.replace(candidate, model_name="tunix-rt-other")).version
+    a = promote(registry, candidate).version
+    b = promote(registry, dataclasses.replace(candidate, model_name="tunix-rt-other")).version
     assert (a.name, a.version, b.name, b.version) == (NAME, 1, "tunix-rt-other", 1)
     assert a.artifact_uri == b.artifact_uri
     assert len(list((registry.root / "artifacts").iterdir())) == 1
@@ -79,7 +79,7 @@ def test_missing_artifacts_are_refused_with_no_row_and_no_files(registry: Regist
     candidate = make_candidate(tmp_path, seed=1)
     shutil.rmtree(candidate.checkpoint_path)
     with pytest.raises(PromotionRefused, match=r"\[artifacts\] checkpoint unusable: .*not a folder.*\(force cannot override this\)"):
-        registry.promote(candidate, force=force)
+        promote(registry, candidate, force=force)
     assert state(registry) == ({"model_names": 0, "model_versions": 0, "model_aliases": 0, "alias_moves": 0}, [])
 
 
@@ -87,18 +87,18 @@ def test_a_checkpoint_changed_after_evaluation_is_refused_even_with_force(regist
     candidate = make_candidate(tmp_path, seed=1)
     (Path(candidate.checkpoint_path) / "config.json").write_text("{}")
     with pytest.raises(PromotionRefused, match="not the declared .* changed after it was described"):
-        registry.promote(candidate, force=True)
+        promote(registry, candidate, force=True)
     assert state(registry)[0]["model_versions"] == 0
 
 
 def test_a_failed_run_is_refused_unless_forced_and_force_is_recorded(registry: Registry, tmp_path: Path):
-    champion = registry.promote(make_candidate(tmp_path, seed=1, correct=10)).version
+    champion = promote(registry, make_candidate(tmp_path, seed=1, correct=10)).version
     failed = make_candidate(tmp_path, seed=2, correct=90, run_failed=True)
     before = state(registry)
     with pytest.raises(PromotionRefused, match=r"(?s)\[run\] run run-2 that produced trained_checkpoint failed.*pass force=True"):
-        registry.promote(failed)
+        promote(registry, failed)
     assert state(registry) == before
-    result = registry.promote(failed, force=True)
+    result = promote(registry, failed, force=True)
     assert (result.created, result.version.version, result.version.forced) == (True, 2, True)
     assert [o["guard"] for o in result.version.overridden] == ["run"]
     # Much better on paper, but forced: the champion stays.
@@ -109,15 +109,15 @@ def test_a_failed_run_is_refused_unless_forced_and_force_is_recorded(registry: R
 
 def test_candidate_forced_flag_works_like_force(sqlite_registry: Registry, tmp_path: Path):
     candidate = make_candidate(tmp_path, seed=1, run_failed=True, forced=True)
-    assert sqlite_registry.promote(candidate).version.forced
+    assert promote(sqlite_registry, candidate).version.forced
 
 
 def test_an_absent_evaluation_is_refused_unless_forced_then_no_metrics_are_stored(registry: Registry, tmp_path: Path):
     good = make_candidate(tmp_path, seed=1)
     bare = candidate_from_evaluation(NAME, good.checkpoint_path, good.checkpoint_sha256, None, source_asset="sweep", promoted_by="pytest")
     with pytest.raises(PromotionRefused, match=r"\[evaluation\] no evaluation"):
-        registry.promote(bare)
-    v = registry.promote(bare, force=True).version
+        promote(registry, bare)
+    v = promote(registry, bare, force=True).version
     assert (v.forced, v.score, v.n, v.by_category, v.evaluation_uri) == (True, None, None, None, None)
     assert "evaluation" in [o["guard"] for o in v.overridden]
     assert registry.aliases(NAME) == {}  # a forced first version does not become champion either
@@ -144,7 +144,7 @@ def _rewrite_evaluation(candidate, **changes):
 def test_evaluations_off_the_pins_are_refused(sqlite_registry: Registry, tmp_path: Path, change: dict, expected: str):
     candidate = _rewrite_evaluation(make_candidate(tmp_path, seed=1), **change)
     with pytest.raises(PromotionRefused, match=expected):
-        sqlite_registry.promote(candidate)
+        promote(sqlite_registry, candidate)
     assert state(sqlite_registry)[0]["model_versions"] == 0
 
 
@@ -152,10 +152,10 @@ def test_metrics_that_disagree_with_the_evaluation_file_are_refused(sqlite_regis
     candidate = make_candidate(tmp_path, seed=1, correct=40)
     inflated = dataclasses.replace(candidate, metrics=dataclasses.replace(candidate.metrics, score=0.9))
     with pytest.raises(PromotionRefused, match=r"\[evaluation\] evaluation .* does not match the candidate: score 0.4 != 0.9"):
-        sqlite_registry.promote(inflated)
+        promote(sqlite_registry, inflated)
     Path(candidate.evaluation_path).write_text("{not json")
     with pytest.raises(PromotionRefused, match=r"\[evaluation\] evaluation .* is not valid JSON"):
-        sqlite_registry.promote(candidate)
+        promote(sqlite_registry, candidate)
 
 
 def test_the_pins_come_from_the_lock_file_and_the_golden_manifest(tmp_path: Path, datasets_copy: Path, monkeypatch: pytest.MonkeyPatch):
@@ -164,17 +164,17 @@ def test_the_pins_come_from_the_lock_file_and_the_golden_manifest(tmp_path: Path
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "sha256": "1" * 64}))
     registry = open_registry(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "store", datasets_copy)
     with pytest.raises(PromotionRefused, match="not the pinned golden-v1 111111111111"):
-        registry.promote(candidate)
+        promote(registry, candidate)
     manifest.unlink()
     with pytest.raises(PromotionRefused, match="no pinned golden-v1 hash"):
-        registry.promote(candidate)
+        promote(registry, candidate)
     monkeypatch.setattr(lock, "LOCK_FILE", tmp_path / "no-lock.json")
     with pytest.raises(PromotionRefused, match=r"\[evaluation_lock\] the evaluation lock does not pass: no lock file"):
-        registry.promote(candidate)
+        promote(registry, candidate)
     registry.close()
 
 
 @pytest.mark.parametrize("name", ["", "Tunix", "a b", "-x", "x" * 101, "../etc"])
 def test_invalid_model_names_are_refused(sqlite_registry: Registry, tmp_path: Path, name: str):
     with pytest.raises(PromotionRefused, match="invalid model name"):
-        sqlite_registry.promote(make_candidate(tmp_path, seed=1, name=name))
+        promote(sqlite_registry, make_candidate(tmp_path, seed=1, name=name))

@@ -10,32 +10,34 @@ import json
 import sys
 from pathlib import Path
 
-from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef
 from tunix_rt_pipelines.defs.sweep.assets import build_plan, sweep_identity
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_KEY
 from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
-from tunix_rt_pipelines.lib.evaluation.spec import METRIC_NAME, METRIC_VERSION
 from tunix_rt_pipelines.lib.models.loading import describe_folder
+from tunix_rt_pipelines.lib.pointer import Pointer
 from tunix_rt_pipelines.lib.sweep.tuner import SweepInterrupted, claim_sweep_dir, run_sweep, sweep_key
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.sweep.conftest import dataset_ref
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 
 def main(argv: list[str]) -> int:
     args = json.loads(argv[1])
     config = SweepConfig(**args["config"])
-    spec = SpecRef(METRIC_NAME, METRIC_VERSION, spec_sha256())
+    spec = spec_sha256()
     golden, traces = dataset_ref(GOLDEN_KEY), dataset_ref(TRACES_KEY)
-    base = describe_folder(args["model_dir"], Path(args["model_dir"]))
+    checkpoint = describe_folder(args["model_dir"], Path(args["model_dir"]))
+    base = Pointer(path=checkpoint.path.as_posix(), sha256=checkpoint.sha256)
     identity = sweep_identity(config, spec, golden, traces, base)
     sweep_dir = ProjectStorage(artifacts_dir=args["artifacts"]).artifacts_path("tuning", config.sweep_id or sweep_key(identity))
     claim_sweep_dir(sweep_dir, identity)
     print(f"SWEEP_DIR {sweep_dir}", flush=True)
     with RayResource(num_cpus=args.get("num_cpus", 1)).session():
         try:
-            run_sweep(build_plan(config, sweep_dir, spec, golden, traces, base))
+            run_sweep(build_plan(config, sweep_dir, {"base_dir": checkpoint.path, "traces": traces, "traces_dir": REAL_DATASETS / TRACES_KEY,
+                                                     "golden": golden, "golden_dir": REAL_DATASETS / GOLDEN_KEY, "spec_sha256": spec}))
         except SweepInterrupted as exc:
             print(f"INTERRUPTED {exc}", flush=True)
             return 3

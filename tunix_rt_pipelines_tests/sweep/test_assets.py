@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from tunix_rt_pipelines.definitions import defs
+from tunix_rt_pipelines.defs.jobs import sweep_job
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.defs.sweep.jobs import sweep_job
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
@@ -53,7 +53,7 @@ def _materialized(result) -> set[str]:
 def test_sweep_job_runs_the_blocking_checks_before_the_sweep():
     graph = defs.resolve_job_def("sweep_job").asset_layer.asset_graph
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
-    assert set(checks) >= BLOCKING  # (plus the promotion's own WARN check once the registry is merged)
+    assert set(checks) == BLOCKING | {"sweep_registered_model_beats_champion"}  # plus the promotion's own WARN check
     assert all(checks[name].blocking for name in BLOCKING)
     sweep_inputs = {key.to_user_string() for key in graph.get(dg.AssetKey("tuning_sweep")).parent_keys}
     assert sweep_inputs == {"evaluation_spec", "golden_v1", "training_traces", "base_checkpoint"}
@@ -63,7 +63,7 @@ def test_failing_evaluation_lock_blocks_the_sweep(tmp_path, tiny_model_dir, inst
     wrong = tmp_path / "answer_correctness.lock.json"
     wrong.write_text(json.dumps({"metric": "answer_correctness", "version": 1, "sha256": "0" * 64}))
     monkeypatch.setattr(lock, "LOCK_FILE", wrong)
-    from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
+    from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
     result = _run_sweep_job(instance, _resources(tmp_path, tiny_model_dir, REAL_DATASETS))
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
@@ -87,7 +87,7 @@ def test_failing_dataset_check_blocks_the_sweep(tmp_path, tiny_model_dir, instan
 
 
 def test_sweep_alone_refuses_without_the_lock_in_its_run(tmp_path, tiny_model_dir, instance):
-    from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
+    from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
     resources = _resources(tmp_path, tiny_model_dir, REAL_DATASETS)
     upstream = ["golden_v1", "training_traces", "evaluation_spec", "base_checkpoint"]
@@ -117,11 +117,12 @@ def test_lock_result_is_read_from_this_run_only(tmp_path, instance, passed, monk
     def probe(context: dg.AssetExecutionContext) -> None:
         seen["lock"] = lock_passed_in_run(context.instance, context.run.run_id)
 
-    dg.materialize([evaluation_spec, evaluation_lock, probe], instance=instance, raise_on_error=False,
+    storage = {"storage": ProjectStorage(artifacts_dir=str(tmp_path / "artifacts"))}
+    dg.materialize([evaluation_spec, evaluation_lock, probe], instance=instance, raise_on_error=False, resources=storage,
                    selection=["evaluation_spec", "probe"] if passed else None)
     if passed:
         assert seen["lock"] is True
-        dg.materialize([evaluation_spec, probe], selection=["probe"], instance=instance)
+        dg.materialize([evaluation_spec, probe], selection=["probe"], instance=instance, resources=storage)
         assert seen["lock"] is False  # an earlier run's check does not count
     else:
         assert "lock" not in seen  # blocked: the probe never ran, so a failed lock never reaches a guard

@@ -21,7 +21,8 @@ def _run_config(**fields):
 
 
 def test_defaults_are_valid_at_launch(sweep_job_def):
-    assert dg.validate_run_config(sweep_job_def, {})
+    resolved = dg.validate_run_config(sweep_job_def, {})["ops"]["tuning_sweep"]["config"]
+    assert (resolved["metric"], resolved["mode"], resolved["num_samples"]) == ("answer_correctness", "max", 4)
     assert SweepConfig().metric == METRIC_NAME == "answer_correctness"
 
 
@@ -77,4 +78,6 @@ def test_identity_ignores_operational_settings_only():
 
 def test_run_config_accepts_the_typed_config(sweep_job_def):
     config = SweepConfig(num_samples=2, training={"max_steps": 3}, search_space={"seed": {"type": "choice", "values": [0, 1]}})
-    assert dg.validate_run_config(sweep_job_def, dg.RunConfig(ops={"tuning_sweep": config}))
+    resolved = dg.validate_run_config(sweep_job_def, dg.RunConfig(ops={"tuning_sweep": config}))["ops"]["tuning_sweep"]["config"]
+    assert (resolved["num_samples"], resolved["training"]["max_steps"]) == (2, 3)
+    assert resolved["search_space"] == {"seed": {"type": "choice", "values": [0, 1]}}

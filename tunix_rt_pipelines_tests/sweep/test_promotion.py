@@ -2,16 +2,14 @@
 registered only when it beats the champion (paired test); otherwise nothing is written; a forced
 sweep never promotes; a best trial the guards refuse fails the step."""
 
-import dataclasses
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef
-from tunix_rt_pipelines.lib.models.loading import CheckpointRef
-from tunix_rt_pipelines.lib.sweep.results import SweepRef
+from tunix_rt_pipelines.lib.hashing import sha256_file
 from tunix_rt_pipelines.resources.model_registry import SqlModelRegistry
+from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.registry import factories
 
 DATASETS, make_candidate, make_checkpoint, make_evaluation = (factories.DATASETS, factories.make_candidate, factories.make_checkpoint,
@@ -20,31 +18,32 @@ DATASETS, make_candidate, make_checkpoint, make_evaluation = (factories.DATASETS
 NAME = "tunix-rt-tiny"  # default_model_name("builtin:tiny"): the main job's registry name
 
 
-def best_trial(tmp_path: Path, seed: int, correct: int, **overrides) -> SweepRef:
-    """A sweep result whose best trial is a real checkpoint with a real evaluation of it."""
+def best_trial(tmp_path: Path, seed: int, correct: int, **overrides) -> dict:
+    """What tuning_sweep records of a sweep whose best trial is a real checkpoint with a real evaluation of it."""
     folder, sha = make_checkpoint(tmp_path / f"trial-{seed}", seed)
-    evaluation: EvaluationRef = make_evaluation(tmp_path / f"trial-{seed}-eval", sha, correct)
-    ref = SweepRef(sweep_id="s1", results_path=str(tmp_path / "sweep_results.json"), best_trial=f"abc_0000{seed}",
-                   best_params={"learning_rate": 0.003}, best_score=evaluation.score, best_ci95=evaluation.ci95,
-                   best_checkpoint_path=str(folder), best_checkpoint_sha256=sha, best_evaluation_path=evaluation.path,
-                   evaluator=evaluation.evaluator, forced=False)
-    return dataclasses.replace(ref, **overrides)
+    evaluation = make_evaluation(tmp_path / f"trial-{seed}-eval", sha, correct)
+    storage = ProjectStorage(artifacts_dir=str(tmp_path))
+    metadata = {"sweep_id": "s1", "best_trial": f"abc_0000{seed}", "best_params": dg.MetadataValue.json({"learning_rate": 0.003}),
+                "best_checkpoint": dg.MetadataValue.json(storage.pointer(folder, sha).model_dump()),
+                "best_evaluation": dg.MetadataValue.json(storage.pointer(evaluation.path, sha256_file(evaluation.path)).model_dump()),
+                "forced": False}
+    return {**metadata, **overrides}
 
 
-def promote_sweep(instance, registry, sweep: SweepRef):
-    """Run sweep_registered_model on `sweep` (its upstream assets stubbed with the given values)."""
+def promote_sweep(tmp_path: Path, instance, registry, sweep: dict):
+    """Run sweep_registered_model on `sweep` (its upstream assets stubbed with the metadata the real ones record)."""
     from tunix_rt_pipelines.defs.sweep.promotion import sweep_registered_model
 
     @dg.asset(name="tuning_sweep")
-    def stub_sweep() -> SweepRef:
-        return sweep
+    def stub_sweep() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata=sweep)
 
     @dg.asset(name="base_checkpoint")
-    def stub_base() -> CheckpointRef:
-        return CheckpointRef(name="builtin:tiny", path="/unused", sha256="b" * 64, architecture="LlamaForCausalLM", parameters=1, vocab_size=8)
+    def stub_base() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"model": "builtin:tiny"})
 
-    return dg.materialize([stub_sweep, stub_base, sweep_registered_model], instance=instance, resources={"model_registry": registry},
-                          raise_on_error=False)
+    return dg.materialize([stub_sweep, stub_base, sweep_registered_model], instance=instance, raise_on_error=False,
+                          resources={"model_registry": registry, "storage": ProjectStorage(artifacts_dir=str(tmp_path))})
 
 
 @pytest.fixture
@@ -61,7 +60,7 @@ def outcome(result) -> tuple[dict, bool]:
 
 
 def test_first_model_becomes_champion(tmp_path, instance, registry):
-    result = promote_sweep(instance, registry, best_trial(tmp_path, 1, correct=40))
+    result = promote_sweep(tmp_path, instance, registry, best_trial(tmp_path, 1, correct=40))
     assert result.success
     metadata, beats = outcome(result)
     assert beats and metadata["promoted"] is True and metadata["version"] == 1 and metadata["aliases"] == "champion"
@@ -72,7 +71,7 @@ def test_first_model_becomes_champion(tmp_path, instance, registry):
 
 def test_better_than_champion_is_promoted(tmp_path, instance, registry):
     registry.promote(make_candidate(tmp_path / "main", 7, correct=50, name=NAME))  # the main job's champion
-    result = promote_sweep(instance, registry, best_trial(tmp_path, 2, correct=80))
+    result = promote_sweep(tmp_path, instance, registry, best_trial(tmp_path, 2, correct=80))
     metadata, beats = outcome(result)
     assert beats and metadata["promoted"] is True and metadata["version"] == 2
     assert "better than champion v1" in metadata["reason"]
@@ -81,7 +80,7 @@ def test_better_than_champion_is_promoted(tmp_path, instance, registry):
 
 def test_not_better_is_not_registered(tmp_path, instance, registry):
     registry.promote(make_candidate(tmp_path / "main", 7, correct=50, name=NAME))
-    result = promote_sweep(instance, registry, best_trial(tmp_path, 3, correct=52))
+    result = promote_sweep(tmp_path, instance, registry, best_trial(tmp_path, 3, correct=52))
     assert result.success
     metadata, beats = outcome(result)
     assert not beats and metadata["promoted"] is False
@@ -90,7 +89,7 @@ def test_not_better_is_not_registered(tmp_path, instance, registry):
 
 
 def test_forced_sweep_never_promotes(tmp_path, instance, registry):
-    result = promote_sweep(instance, registry, best_trial(tmp_path, 4, correct=90, forced=True))
+    result = promote_sweep(tmp_path, instance, registry, best_trial(tmp_path, 4, correct=90, forced=True))
     metadata, beats = outcome(result)
     assert not beats and metadata["promoted"] is False and "the sweep ran with force=True" in metadata["reason"]
     assert registry.open().names() == []  # the registry was not even asked
@@ -99,8 +98,8 @@ def test_forced_sweep_never_promotes(tmp_path, instance, registry):
 def test_refused_best_trial_fails_loudly(tmp_path, instance, registry):
     sweep = best_trial(tmp_path, 5, correct=60)
     _, other_sha = make_checkpoint(tmp_path / "other", 99)
-    sweep = dataclasses.replace(sweep, best_checkpoint_sha256=other_sha)  # the checkpoint is not the model the trial scored
-    result = promote_sweep(instance, registry, sweep)
+    pointer = {**sweep["best_checkpoint"].value, "sha256": other_sha}  # the checkpoint is not the model the trial scored
+    result = promote_sweep(tmp_path, instance, registry, {**sweep, "best_checkpoint": dg.MetadataValue.json(pointer)})
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
     assert "the sweep's best trial abc_00005 cannot be registered" in failure

@@ -10,6 +10,7 @@ import pytest
 from tunix_rt_pipelines.definitions import defs
 from tunix_rt_pipelines.defs.datasets.assets import training_traces
 from tunix_rt_pipelines.defs.models.assets import base_checkpoint
+from tunix_rt_pipelines.defs.sweep.config import SweepConfig
 from tunix_rt_pipelines.defs.sweep.sensors import sweep_on_new_training_inputs, sweep_run_key
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -56,7 +57,8 @@ def test_one_sweep_per_data_version_pair(instance, inputs, datasets_copy, tiny_m
     result = tick(instance, result.cursor)
     [request] = result.run_requests
     assert request.run_key == sweep_run_key(versions["training_traces"], versions["base_checkpoint"])
-    assert dg.validate_run_config(sweep_job, request.run_config)
+    resolved = dg.validate_run_config(sweep_job, request.run_config)  # what the daemon will run: the default sweep
+    assert resolved["ops"]["tuning_sweep"]["config"]["num_samples"] == SweepConfig().num_samples
     cursors.append(result.cursor)
     keys.append(request.run_key)
 

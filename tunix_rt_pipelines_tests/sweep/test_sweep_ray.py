@@ -20,15 +20,14 @@ import dagster as dg
 import pytest
 
 from tunix_rt_pipelines.definitions import defs
+from tunix_rt_pipelines.defs.jobs import sweep_job
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.defs.sweep.jobs import sweep_job
 from tunix_rt_pipelines.lib.models.loading import folder_sha256
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
-from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
 from tunix_rt_pipelines_tests.sweep.conftest import SMOKE_INFERENCE, SMOKE_TRAINING
-from tunix_rt_pipelines_tests.testing_utils import require_ray
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS, require_ray
 
 pytestmark = [pytest.mark.slow, require_ray]
 
@@ -82,8 +81,9 @@ def test_smoke_sweep_then_rerun_restores_and_records_force(tmp_path, tiny_model_
     # the best trial by the spec's order, its persisted checkpoint hashing to the model it scored
     best = max(trials, key=lambda t: (t["score"], t["ci95"][0], -t["index"]))
     assert md["best_trial"] == best["trial_id"] == payload["best"]["trial_id"]
-    assert md["best_checkpoint_sha256"] == folder_sha256(Path(md["best_checkpoint"])) == best["model_sha256"]
-    assert Path(md["best_checkpoint"]).is_relative_to(sweep_dir / "experiment")
+    best_checkpoint = tmp_path / "artifacts" / md["best_checkpoint"]["path"]  # a pointer, relative to the artifact root
+    assert md["best_checkpoint_sha256"] == md["best_checkpoint"]["sha256"] == folder_sha256(best_checkpoint) == best["model_sha256"]
+    assert best_checkpoint.is_relative_to(sweep_dir / "experiment")
     assert md["best_params"] == best["params"] and 1e-3 <= best["params"]["learning_rate"] <= 1e-2
     assert 0.0 <= md["best_ci95_low"] <= md["best_score"] <= md["best_ci95_high"] <= 1.0
     assert [r.data["status"] for r in md["trials"].records] == ["succeeded", "succeeded"]

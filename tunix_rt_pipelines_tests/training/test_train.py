@@ -8,11 +8,11 @@ import pytest
 from transformers import TrainerCallback
 
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
-from tunix_rt_pipelines.lib.datasets.jsonl import read_dataset
+from tunix_rt_pipelines.lib.datasets.reader import read_dataset
 from tunix_rt_pipelines.lib.models.loading import folder_sha256, load_model
 from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, encode_traces
 from tunix_rt_pipelines.lib.training.train import train
-from tunix_rt_pipelines_tests.conftest import REAL_DATASETS
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 TRACES = read_dataset(REAL_DATASETS / "reasoning-traces-v1").rows[:256]
 SMALL = {"max_train_samples": 64, "batch_size": 8, "warmup_steps": 2, "logging_steps": 1, "save_steps": 4, "num_threads": 2}

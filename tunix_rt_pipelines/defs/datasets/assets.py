@@ -1,20 +1,17 @@
 """Dataset assets: golden-v1 (frozen evaluation set) and reasoning-traces-v1 (training traces).
 
-Each asset reads its folder, records what it found, and versions itself by content hash, so
-re-materializing identical data leaves everything downstream up to date. Whether the data is
-fit for use is decided by the blocking checks in `checks.py`, which run in the same job.
+Each asset reads its folder, snapshots the files under the artifact root (what every later step
+reads), records what it found, and versions itself by content hash, so re-materializing
+identical data leaves everything downstream up to date. Whether the data is fit for use is
+decided by the blocking checks in `checks.py`, which run in the same job.
 """
-
 
 import dagster as dg
 
-from tunix_rt_pipelines.lib.datasets.contract import DIFFICULTIES, SCHEMA_VERSION
-from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY, TRACES_KEY
-from tunix_rt_pipelines.lib.datasets.jsonl import composition
-from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, read_dataset_once
+from tunix_rt_pipelines.lib.datasets.contract import DIFFICULTIES, GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.reader import composition
+from tunix_rt_pipelines.lib.datasets.refs import read_dataset_once, snapshot
 from tunix_rt_pipelines.resources.storage import ProjectStorage
-
-CODE_VERSION = f"datasets-schema-v{SCHEMA_VERSION}"
 
 
 def _composition_table(rows: list) -> dg.MetadataValue:
@@ -30,30 +27,33 @@ def _composition_table(rows: list) -> dg.MetadataValue:
 
 
 def materialize_dataset(storage: ProjectStorage, key: str) -> dg.MaterializeResult:
-    """Read dataset `key`, version it by content hash and describe it for the UI."""
-    path = storage.dataset_path(key)
-    data = read_dataset_once(path)
-    ref = DatasetRef.of(key, path, data)
+    """Snapshot dataset `key`, version it by content hash and describe it for the UI."""
+    source = storage.dataset_path(key)
+    data = read_dataset_once(source)
+    copy = snapshot(source, storage.artifacts_path("datasets"))
     metadata = {
         "dagster/row_count": dg.MetadataValue.int(len(data.rows)),
+        "dataset_key": dg.MetadataValue.text(key),
+        "dataset_kind": dg.MetadataValue.text(data.kind),
         "sha256": dg.MetadataValue.text(data.sha256),
-        "dataset_path": dg.MetadataValue.path(str(path)),
+        "source": dg.MetadataValue.path(str(source)),
         "version": dg.MetadataValue.text(data.manifest.version if data.manifest else "unknown"),
         "problems": dg.MetadataValue.int(len(data.all_problems)),
         "composition": _composition_table(data.rows),
+        **storage.pointer_metadata(copy, data.sha256),
     }
     # An unreadable/empty folder still gets a version (the hash of nothing) so the checks can
     # run and explain what is wrong instead of the asset dying with a traceback.
-    return dg.MaterializeResult(value=ref, metadata=metadata, data_version=dg.DataVersion(data.sha256 or "empty"))
+    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(data.sha256 or "empty"))
 
 
-@dg.asset(group_name="datasets", code_version=CODE_VERSION, kinds={"jsonl"})
+@dg.asset(group_name="datasets", kinds={"jsonl"})
 def golden_v1(storage: ProjectStorage) -> dg.MaterializeResult:
     """golden-v1: the frozen evaluation set every model is scored on (100 items, 8 task families)."""
     return materialize_dataset(storage, GOLDEN_KEY)
 
 
-@dg.asset(group_name="datasets", code_version=CODE_VERSION, kinds={"jsonl"})
+@dg.asset(group_name="datasets", kinds={"jsonl"})
 def training_traces(storage: ProjectStorage) -> dg.MaterializeResult:
     """reasoning-traces-v1: step-by-step training traces from the same families, disjoint from golden-v1."""
     return materialize_dataset(storage, TRACES_KEY)

@@ -1,16 +1,16 @@
 """Blocking data checks: a dataset that is empty, malformed, out of step with its manifest or
 overlapping the golden set stops the run before any model sees it.
 
-Every check puts the observed and expected values in its metadata.
+Each check reads the snapshot its asset recorded and puts the observed and expected values in
+its metadata.
 """
-
-
-from pathlib import Path
 
 import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
-from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, overlapping_prompts, read_dataset_once
+from tunix_rt_pipelines.lib.datasets.reader import Dataset
+from tunix_rt_pipelines.lib.datasets.refs import overlapping_prompts, read_dataset_once
+from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 _SHOWN = 10  # problems/examples listed in check metadata
 
@@ -20,19 +20,24 @@ def _problem_list(problems: list) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(f"- `{line}`" for line in lines) or "none")
 
 
+def _read(context: dg.AssetCheckExecutionContext, storage: ProjectStorage, key: dg.AssetKey) -> Dataset:
+    _, folder = storage.upstream_dataset(context, key.to_user_string())
+    return read_dataset_once(folder)
+
+
 def build_dataset_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
     """The three contract checks every dataset asset gets: non-empty, rows valid, manifest matches."""
     name = asset.key.to_user_string()
 
     @dg.asset_check(asset=asset, name=f"{name}_not_empty", blocking=True, description=f"{name} has at least one row.")
-    def not_empty(value: DatasetRef) -> dg.AssetCheckResult:
-        data = read_dataset_once(Path(value.path))
+    def not_empty(context: dg.AssetCheckExecutionContext, storage: ProjectStorage) -> dg.AssetCheckResult:
+        data = _read(context, storage, asset.key)
         return dg.AssetCheckResult(passed=len(data.rows) > 0, metadata={"observed_rows": len(data.rows), "expected_rows": "> 0"})
 
     @dg.asset_check(asset=asset, name=f"{name}_rows_match_contract", blocking=True,
                     description=f"Every line of {name} is valid JSON matching the data contract, with unique ids.")
-    def rows_valid(value: DatasetRef) -> dg.AssetCheckResult:
-        data = read_dataset_once(Path(value.path))
+    def rows_valid(context: dg.AssetCheckExecutionContext, storage: ProjectStorage) -> dg.AssetCheckResult:
+        data = _read(context, storage, asset.key)
         return dg.AssetCheckResult(
             passed=not data.problems,
             metadata={"observed_bad_lines": len({p.line for p in data.problems}), "expected_bad_lines": 0,
@@ -41,8 +46,8 @@ def build_dataset_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefin
 
     @dg.asset_check(asset=asset, name=f"{name}_manifest_matches_content", blocking=True,
                     description=f"{name}'s manifest.json agrees with items.jsonl: count, sha256, composition.")
-    def manifest_matches(value: DatasetRef) -> dg.AssetCheckResult:
-        data = read_dataset_once(Path(value.path))
+    def manifest_matches(context: dg.AssetCheckExecutionContext, storage: ProjectStorage) -> dg.AssetCheckResult:
+        data = _read(context, storage, asset.key)
         m = data.manifest
         return dg.AssetCheckResult(
             passed=m is not None and not data.manifest_problems,
@@ -54,10 +59,10 @@ def build_dataset_checks(asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefin
     return [not_empty, rows_valid, manifest_matches]
 
 
-@dg.asset_check(asset=training_traces, additional_ins={"golden": dg.AssetIn(golden_v1.key)}, blocking=True,
+@dg.asset_check(asset=training_traces, additional_deps=[golden_v1], blocking=True,
                 description="No training trace has the same normalised prompt as a golden-v1 item.")
-def training_traces_disjoint_from_golden_v1(training_traces: DatasetRef, golden: DatasetRef) -> dg.AssetCheckResult:
-    overlap = overlapping_prompts(read_dataset_once(Path(training_traces.path)).rows, read_dataset_once(Path(golden.path)).rows)
+def training_traces_disjoint_from_golden_v1(context: dg.AssetCheckExecutionContext, storage: ProjectStorage) -> dg.AssetCheckResult:
+    overlap = overlapping_prompts(_read(context, storage, training_traces.key).rows, _read(context, storage, golden_v1.key).rows)
     return dg.AssetCheckResult(
         passed=not overlap,
         metadata={"observed_overlap": len(overlap), "expected_overlap": 0,
@@ -65,4 +70,6 @@ def training_traces_disjoint_from_golden_v1(training_traces: DatasetRef, golden:
     )
 
 
-dataset_checks = [*build_dataset_checks(golden_v1), *build_dataset_checks(training_traces), training_traces_disjoint_from_golden_v1]
+golden_v1_checks = build_dataset_checks(golden_v1)
+training_traces_checks = build_dataset_checks(training_traces)
+dataset_checks = [*golden_v1_checks, *training_traces_checks, training_traces_disjoint_from_golden_v1]

@@ -1,95 +1,108 @@
 """`base_evaluation`, `trained_evaluation` and `base_vs_trained`, with `trained_beats_base`.
 
 The evaluations depend on `evaluation_spec`, so its blocking `evaluation_lock` check runs in the
-same job and stops them when the metric drifted.
+same job and stops them when the metric drifted. Each evaluation and the comparison get their own
+content-addressed folder under the artifact root; nothing rewrites the predictions they read.
 """
 
-
-import hashlib
 import json
-from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef
+from tunix_rt_pipelines.defs.evaluation.lock_check import spec_sha256_of
 from tunix_rt_pipelines.defs.metadata import breakdown_table, png_markdown
-from tunix_rt_pipelines.lib.datasets.refs import DatasetError, DatasetRef, load_rows
+from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.evaluation.compare import SIGNIFICANCE_LEVEL, compare, plot_by_category
-from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef, evaluate_predictions, read_evaluation
+from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions, evaluation_key, read_evaluation
 from tunix_rt_pipelines.lib.files import atomic_write_text
-from tunix_rt_pipelines.lib.inference.predict import PredictionsRef
+from tunix_rt_pipelines.lib.hashing import folder_key, sha256_file
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
+COMPARISON_FILE = "comparison.json"
 
-def run_evaluation(golden: DatasetRef, spec: SpecRef, predictions: PredictionsRef) -> dg.MaterializeResult:
+
+def run_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, predictions_key: str) -> dg.MaterializeResult:
+    """Shared body of both evaluations: golden-v1, the spec hash and the predictions come from their pointers."""
+    golden, golden_dir = storage.upstream_dataset(context, "golden_v1")
+    spec_sha256 = spec_sha256_of(context, storage)
+    predictions = storage.upstream(context, predictions_key)
+    out_dir = storage.artifacts_path("evaluations", evaluation_key(predictions.sha256, golden.sha256, spec_sha256))
     try:
-        ref, report = evaluate_predictions(Path(predictions.path), load_rows(golden), golden.key, golden.sha256, spec.sha256)
+        evaluation = evaluate_predictions(predictions.resolve(storage.artifacts_root()), load_rows(golden_dir, golden), golden,
+                                          spec_sha256, out_dir)
     except (DatasetError, ValueError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
+    _, report = read_evaluation(evaluation.path)
+    digest = sha256_file(evaluation.path)
     return dg.MaterializeResult(
-        value=ref,
-        data_version=dg.DataVersion(hashlib.sha256(Path(ref.path).read_bytes()).hexdigest()),
+        data_version=dg.DataVersion(digest),
         metadata={
-            "score": dg.MetadataValue.float(ref.score), "n": dg.MetadataValue.int(ref.n), "correct": dg.MetadataValue.int(ref.correct),
-            "ci95_low": dg.MetadataValue.float(ref.ci95[0]), "ci95_high": dg.MetadataValue.float(ref.ci95[1]),
+            "score": dg.MetadataValue.float(evaluation.score), "n": dg.MetadataValue.int(evaluation.n),
+            "correct": dg.MetadataValue.int(evaluation.correct),
+            "ci95_low": dg.MetadataValue.float(evaluation.ci95[0]), "ci95_high": dg.MetadataValue.float(evaluation.ci95[1]),
             "by_category": breakdown_table(report["by_category"], "category"),
             "by_difficulty": breakdown_table(report["by_difficulty"], "difficulty"),
-            "evaluator": dg.MetadataValue.text(ref.evaluator), "spec_sha256": dg.MetadataValue.text(ref.spec_sha256),
-            "dataset": dg.MetadataValue.text(ref.dataset_key), "dataset_sha256": dg.MetadataValue.text(ref.dataset_sha256),
-            "model": dg.MetadataValue.text(ref.model_name), "model_sha256": dg.MetadataValue.text(ref.model_sha256),
-            "results": dg.MetadataValue.path(ref.path),
+            "evaluator": dg.MetadataValue.text(evaluation.evaluator), "spec_sha256": dg.MetadataValue.text(evaluation.spec_sha256),
+            "dataset": dg.MetadataValue.text(evaluation.dataset_key), "dataset_sha256": dg.MetadataValue.text(evaluation.dataset_sha256),
+            "model": dg.MetadataValue.text(evaluation.model_name), "model_sha256": dg.MetadataValue.text(evaluation.model_sha256),
+            **storage.pointer_metadata(evaluation.path, digest),
         },
     )
 
 
-@dg.asset(group_name="evaluation", code_version="evaluation-v1", kinds={"python"})
-def base_evaluation(golden_v1: DatasetRef, evaluation_spec: SpecRef, base_predictions: PredictionsRef) -> dg.MaterializeResult:
+@dg.asset(group_name="evaluation", deps=["golden_v1", "evaluation_spec", "base_predictions"], kinds={"python"})
+def base_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage) -> dg.MaterializeResult:
     """answer_correctness@v1 of the base model on golden-v1, with CI and breakdowns."""
-    return run_evaluation(golden_v1, evaluation_spec, base_predictions)
+    return run_evaluation(context, storage, "base_predictions")
 
 
-@dg.asset(group_name="evaluation", code_version="evaluation-v1", kinds={"python"})
-def trained_evaluation(golden_v1: DatasetRef, evaluation_spec: SpecRef, trained_predictions: PredictionsRef) -> dg.MaterializeResult:
+@dg.asset(group_name="evaluation", deps=["golden_v1", "evaluation_spec", "trained_predictions"], kinds={"python"})
+def trained_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage) -> dg.MaterializeResult:
     """answer_correctness@v1 of the fine-tuned model on golden-v1, with CI and breakdowns."""
-    return run_evaluation(golden_v1, evaluation_spec, trained_predictions)
+    return run_evaluation(context, storage, "trained_predictions")
 
 
-@dg.asset(group_name="evaluation", code_version="comparison-v1", kinds={"python"},
+def _comparison_table(by_category: dict) -> dg.MetadataValue:
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({"category": c, **{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}})
+                 for c, row in by_category.items()],
+        schema=dg.TableSchema(columns=[dg.TableColumn("category", "string"), dg.TableColumn("base", "float"),
+                                       dg.TableColumn("trained", "float"), dg.TableColumn("delta", "float"), dg.TableColumn("n", "int")]))
+
+
+@dg.asset(group_name="evaluation", deps=["base_evaluation", "trained_evaluation"], kinds={"python"},
           check_specs=[dg.AssetCheckSpec("trained_beats_base", asset="base_vs_trained",
                                          description="The trained model scores higher than the base on paired items (McNemar p < 0.05).")])
-def base_vs_trained(base_evaluation: EvaluationRef, trained_evaluation: EvaluationRef, storage: ProjectStorage):
+def base_vs_trained(context: dg.AssetExecutionContext, storage: ProjectStorage):
     """Did fine-tuning help? Delta overall and per category, flipped items and the exact McNemar p-value."""
-    base, trained = read_evaluation(base_evaluation), read_evaluation(trained_evaluation)
+    pointers = {side: storage.upstream(context, f"{side}_evaluation") for side in ("base", "trained")}
+    (base, base_payload), (trained, trained_payload) = (read_evaluation(p.resolve(storage.artifacts_root())) for p in pointers.values())
     try:
-        result = compare(base, trained)
+        result = compare(base_payload, trained_payload)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    key = hashlib.sha256(f"{base_evaluation.path}|{trained_evaluation.path}".encode()).hexdigest()[:16]
-    out = storage.artifacts_path("comparisons", key)
+    out = storage.artifacts_path("comparisons", folder_key(pointers["base"].sha256, pointers["trained"].sha256))
     out.mkdir(parents=True, exist_ok=True)
     payload = {**result.to_dict(),
-               "base": {"model": base_evaluation.model_name, "model_sha256": base_evaluation.model_sha256, "ci95": base_evaluation.ci95},
-               "trained": {"model": trained_evaluation.model_name, "model_sha256": trained_evaluation.model_sha256, "ci95": trained_evaluation.ci95},
-               "evaluator": trained_evaluation.evaluator, "dataset_sha256": trained_evaluation.dataset_sha256}
-    atomic_write_text(out / "comparison.json", json.dumps(payload, indent=1) + "\n")
+               "base": {"model": base.model_name, "model_sha256": base.model_sha256, "ci95": list(base.ci95)},
+               "trained": {"model": trained.model_name, "model_sha256": trained.model_sha256, "ci95": list(trained.ci95)},
+               "evaluator": trained.evaluator, "dataset_sha256": trained.dataset_sha256}
+    atomic_write_text(out / COMPARISON_FILE, json.dumps(payload, indent=1) + "\n")
     plot_by_category(result, out / "by_category.png")
     numbers = {"base_score": result.base_score, "trained_score": result.trained_score, "delta": result.delta,
                "p_value": result.p_value, "fixed": result.fixed, "broken": result.broken, "n": result.n}
     flips = [dg.TableRecord({"kind": kind, **e}) for kind, group in (("fixed", result.fixed_examples), ("broken", result.broken_examples)) for e in group]
+    digest = sha256_file(out / COMPARISON_FILE)
     yield dg.MaterializeResult(
-        value=payload,
+        data_version=dg.DataVersion(digest),
         metadata={
             **{k: (dg.MetadataValue.int(v) if isinstance(v, int) else dg.MetadataValue.float(v)) for k, v in numbers.items()},
-            "evaluator": dg.MetadataValue.text(trained_evaluation.evaluator),
-            "dataset_sha256": dg.MetadataValue.text(trained_evaluation.dataset_sha256),
-            "by_category": dg.MetadataValue.table(
-                records=[dg.TableRecord({"category": c, **{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}})
-                         for c, row in result.by_category.items()],
-                schema=dg.TableSchema(columns=[dg.TableColumn("category", "string"), dg.TableColumn("base", "float"),
-                                               dg.TableColumn("trained", "float"), dg.TableColumn("delta", "float"), dg.TableColumn("n", "int")])),
+            "evaluator": dg.MetadataValue.text(trained.evaluator),
+            "dataset_sha256": dg.MetadataValue.text(trained.dataset_sha256),
+            "by_category": _comparison_table(result.by_category),
             "flip_examples": dg.MetadataValue.table(records=flips) if flips else dg.MetadataValue.text("no flips"),
             "chart": png_markdown(out / "by_category.png", "score by category"),
-            "comparison": dg.MetadataValue.path(str(out / "comparison.json")),
+            **storage.pointer_metadata(out / COMPARISON_FILE, digest),
         },
     )
     yield dg.AssetCheckResult(check_name="trained_beats_base", passed=result.significant_improvement,

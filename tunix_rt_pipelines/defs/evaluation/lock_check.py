@@ -1,34 +1,21 @@
 """`evaluation_spec`, its blocking `evaluation_lock` check, and `lock_passed_in_run` for the guards behind it."""
 
-
 import json
-from dataclasses import dataclass
 
 import dagster as dg
 
 from tunix_rt_pipelines.lib.evaluation import lock, spec
+from tunix_rt_pipelines.resources.storage import ProjectStorage
+
+SPEC_KEY = "evaluation_spec"
 
 
-@dataclass(frozen=True)
-class SpecRef:
-    """The evaluator a run used: `answer_correctness@v1` and the hash of its rules."""
-
-    metric: str
-    version: int
-    sha256: str
-
-    @property
-    def evaluator(self) -> str:
-        return f"{self.metric}@v{self.version}"
-
-
-@dg.asset(group_name="evaluation", code_version=f"{spec.METRIC_NAME}-v{spec.METRIC_VERSION}", kinds={"python"})
+@dg.asset(group_name="evaluation", kinds={"python"})
 def evaluation_spec() -> dg.MaterializeResult:
     """The answer_correctness metric spec as data, versioned by the hash of its rules and behaviour."""
     live = lock.spec_sha256(spec.SPEC)
     pinned = lock.read_lock()
     return dg.MaterializeResult(
-        value=SpecRef(spec.METRIC_NAME, spec.METRIC_VERSION, live),
         data_version=dg.DataVersion(live),
         metadata={
             "evaluator": spec.metric_id(),
@@ -39,19 +26,25 @@ def evaluation_spec() -> dg.MaterializeResult:
     )
 
 
+def spec_sha256_of(context, storage: ProjectStorage) -> str:
+    """The spec hash `evaluation_spec` recorded (in this run, else its latest materialization)."""
+    return str(storage.upstream_metadata(context, SPEC_KEY)["sha256"].value)
+
+
 @dg.asset_check(asset=evaluation_spec, blocking=True,
                 description="The live metric spec hashes to the pinned lock; scores are only comparable under one set of rules.")
-def evaluation_lock(evaluation_spec: SpecRef) -> dg.AssetCheckResult:
+def evaluation_lock(context: dg.AssetCheckExecutionContext, storage: ProjectStorage) -> dg.AssetCheckResult:
     status = lock.check_lock()
+    materialized = spec_sha256_of(context, storage)
     # The asset's own hash must also be the live one: a stale spec materialization cannot pass.
-    passed = status.passed and evaluation_spec.sha256 == status.live.sha256
+    passed = status.passed and materialized == status.live.sha256
     return dg.AssetCheckResult(
         passed=passed,
         description=status.message,
         metadata={
-            "observed_sha256": evaluation_spec.sha256,
+            "observed_sha256": materialized,
             "expected_sha256": status.pinned.sha256 if status.pinned else "none",
-            "observed_version": evaluation_spec.version,
+            "observed_version": status.live.version,
             "expected_version": status.pinned.version if status.pinned else -1,
             "how_to_fix": lock.PIN_COMMAND if not passed else "nothing to do",
         },

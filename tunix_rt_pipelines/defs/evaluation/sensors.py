@@ -1,4 +1,4 @@
-"""Re-scoring when golden-v1 or the evaluator changes: `evaluation_refresh_job` and the sensor that launches it.
+"""Re-scoring when golden-v1 or the evaluator changes: the sensor that launches `evaluation_refresh_job` (defs/jobs.py).
 
 "Changed" is judged against what the latest evaluations were scored with: each evaluation
 records the golden-v1 content hash and the evaluator's spec hash, and the sensor compares
@@ -12,44 +12,32 @@ failed refresh is retried only after something changes (e.g. the lock is re-pinn
 STOPPED by default; switch it on in the UI (Automation).
 """
 
-import hashlib
-from pathlib import Path
-
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.assets import golden_v1
-from tunix_rt_pipelines.defs.datasets.checks import dataset_checks
+from tunix_rt_pipelines.defs.datasets.checks import golden_v1_checks
 from tunix_rt_pipelines.defs.evaluation.assets import base_evaluation, base_vs_trained, trained_evaluation
 from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_lock, evaluation_spec
-from tunix_rt_pipelines.defs.inference.assets import base_predictions, trained_predictions
-from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY
-from tunix_rt_pipelines.lib.datasets.jsonl import MANIFEST_FILE, read_dataset
+from tunix_rt_pipelines.defs.jobs import evaluation_refresh_job
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.reader import MANIFEST_FILE, read_dataset
 from tunix_rt_pipelines.lib.evaluation import lock
-from tunix_rt_pipelines.resources.storage import ProjectStorage
-
-# Never retrains: checkpoints are loaded as they were last materialized.
-evaluation_refresh_job = dg.define_asset_job(
-    name="evaluation_refresh_job",
-    selection=dg.AssetSelection.assets(golden_v1, evaluation_spec, base_predictions, trained_predictions,
-                                       base_evaluation, trained_evaluation, base_vs_trained),
-    description="Re-predict and re-score golden-v1 with the current evaluator, behind the data checks and the evaluation lock.",
-    executor_def=dg.in_process_executor,
-)
+from tunix_rt_pipelines.lib.hashing import sha256_file
+from tunix_rt_pipelines.resources.storage import ProjectStorage, materialization
 
 # Definitions holding the checks of the refreshed assets (blocking data and lock checks, and
 # trained_beats_base, which base_vs_trained yields itself).
-_CHECKED = (*dataset_checks, evaluation_lock, base_vs_trained)
+_CHECKED = (*golden_v1_checks, evaluation_lock, base_vs_trained)
 
 # For each side: its evaluation, and the predictions it scores.
-_SIDES = {"base": (base_evaluation.key, base_predictions.key), "trained": (trained_evaluation.key, trained_predictions.key)}
+_SIDES = {"base": (base_evaluation.key, dg.AssetKey("base_predictions")), "trained": (trained_evaluation.key, dg.AssetKey("trained_predictions"))}
 
 
 def _recorded(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, str] | None:
     """The golden and spec hashes the latest evaluation was scored with, or None if never materialized."""
-    event = instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
+    record = materialization(instance, key)
+    if record is None or record.asset_materialization is None:
         return None
-    metadata = event.asset_materialization.metadata
+    metadata = record.asset_materialization.metadata
     return {name: str(metadata[name].value) if name in metadata else "" for name in ("dataset_sha256", "spec_sha256")}
 
 
@@ -63,7 +51,7 @@ def refresh_selection(recorded: dict[str, dict[str, str] | None], golden_sha256:
             stale[side] = found["dataset_sha256"] != golden_sha256
     if not stale:
         return []
-    keys = [golden_v1.key, evaluation_spec.key]
+    keys = [dg.AssetKey("golden_v1"), evaluation_spec.key]
     for side, golden_changed in stale.items():
         evaluation_key, predictions_key = _SIDES[side]
         keys += [predictions_key, evaluation_key] if golden_changed else [evaluation_key]
@@ -80,8 +68,8 @@ def reevaluate_on_golden_or_evaluator_change(context: dg.SensorEvaluationContext
         return dg.SkipReason("no evaluation materialized yet; base_vs_trained_job makes the first ones")
     folder = storage.dataset_path(GOLDEN_KEY)
     golden_sha = read_dataset(folder).sha256
-    manifest = Path(folder) / MANIFEST_FILE
-    manifest_sha = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.exists() else "none"
+    manifest = folder / MANIFEST_FILE
+    manifest_sha = sha256_file(manifest) if manifest.exists() else "none"
     spec_sha = lock.spec_sha256()
     pinned = lock.read_lock()
     selection = refresh_selection(recorded, golden_sha, spec_sha)

@@ -1,15 +1,11 @@
-"""`InferenceConfig`: batched greedy generation settings."""
+"""`InferenceConfig`: the generation settings as Dagster run config (fields in `lib/inference/settings.py`)."""
 
 from __future__ import annotations
 
 import dagster as dg
-from pydantic import Field
+
+from tunix_rt_pipelines.lib.inference.settings import GenerationSettings
 
 
-class InferenceConfig(dg.Config):
-    max_new_tokens: int = Field(default=96, ge=1, description="Tokens generated per item at most (golden-v1 answers need ~70 characters).")
-    batch_size: int = Field(default=100, ge=1, description="Items per generate() call; left padding, greedy.")
-    device: str = Field(default="auto", description="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
-    dtype: str = Field(default="auto", description="auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16.")
-    seed: int = Field(default=0, description="Seed set before generating.")
-    max_items: int = Field(default=0, ge=0, description="Only the first N golden items (0 = all); for smoke runs.")
+class InferenceConfig(dg.Config, GenerationSettings):
+    """Batched greedy generation: the same settings for the base and the fine-tuned model."""

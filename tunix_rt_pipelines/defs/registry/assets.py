@@ -8,17 +8,14 @@ sweeps.
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from tunix_rt_pipelines.defs.evaluation.lock_check import evaluation_spec
 from tunix_rt_pipelines.defs.metadata import breakdown_table
 from tunix_rt_pipelines.lib.evaluation.best import rank
-from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef
-from tunix_rt_pipelines.lib.models.loading import CheckpointRef
+from tunix_rt_pipelines.lib.evaluation.evaluate import read_evaluation
+from tunix_rt_pipelines.lib.pointer import Pointer
 from tunix_rt_pipelines.lib.registry.artifacts import ArtifactError
 from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, candidate_from_evaluation, check_model_name, default_model_name
 from tunix_rt_pipelines.lib.registry.promote import PromotionRefused, PromotionResult
@@ -26,8 +23,10 @@ from tunix_rt_pipelines.lib.registry.schema import SchemaError
 from tunix_rt_pipelines.lib.registry.store import RegistryConnectionError
 from tunix_rt_pipelines.lib.registry.versions import ModelVersion, leaderboard_rows
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
+from tunix_rt_pipelines.resources.storage import ProjectStorage, data_version, materialization
 
 BEATS_CHAMPION = "registered_model_beats_champion"
+CANDIDATE_KEY = "candidate"  # promotion_candidate's metadata entry: the candidate as pointers (JSON)
 # What promotion may raise for a candidate the registry cannot take: each becomes a dg.Failure.
 REGISTRY_ERRORS = (PromotionRefused, ArtifactError, SchemaError, RegistryConnectionError)
 
@@ -44,49 +43,58 @@ class LeaderboardConfig(dg.Config):
     rows: int = Field(default=50, ge=1, le=1000, description="Rows in the UI table; `tunix-rt registry leaderboard` pages through all.")
 
 
-def latest_data_version(context: dg.AssetExecutionContext, asset: dg.AssetKey | str, fallback: str) -> str:
-    """The data version of `asset`'s latest materialization (in a run that made it: this run's), else `fallback`."""
-    event = context.instance.get_latest_materialization_event(dg.AssetKey.from_coercible(asset))
-    tags = event.asset_materialization.tags if event and event.asset_materialization else None
-    return (tags or {}).get("dagster/data_version", fallback)
-
-
 def gate_check_result(check_name: str, better: bool, reason: str, gate: dict) -> dg.AssetCheckResult:
     """The WARN "beats the champion" check: the gate's verdict, its reason, and its numbers as metadata."""
     return dg.AssetCheckResult(check_name=check_name, passed=better, severity=dg.AssetCheckSeverity.WARN, description=reason,
                                metadata={k: v for k, v in gate.items() if v is not None and k != "reason"})
 
 
+def load_candidate(context, storage: ProjectStorage) -> PromotionCandidate:
+    """The candidate `promotion_candidate` recorded in this run (its pointers resolved against the artifact root)."""
+    chosen = dict(storage.upstream_metadata(context, "promotion_candidate")[CANDIDATE_KEY].value)
+    root = storage.artifacts_root()
+    checkpoint, evaluation = Pointer(**chosen["checkpoint"]), Pointer(**chosen["evaluation"])
+    return candidate_from_evaluation(
+        chosen["model_name"], checkpoint.resolve(root), checkpoint.sha256, evaluation.resolve(root), source_asset=chosen["source_asset"],
+        run_id=chosen["run_id"], data_version=chosen["data_version"], promoted_by=chosen["promoted_by"], forced=chosen["forced"])
+
+
 # deps on evaluation_spec: its blocking evaluation_lock check must have run before the guards look for it.
-@dg.asset(group_name="registry", code_version="promotion-candidate-v1", kinds={"python"}, deps=[evaluation_spec])
-def promotion_candidate(context: dg.AssetExecutionContext, config: PromotionConfig, base_checkpoint: CheckpointRef,
-                        trained_checkpoint: CheckpointRef, base_evaluation: EvaluationRef, trained_evaluation: EvaluationRef) -> dg.MaterializeResult:
+@dg.asset(group_name="registry", kinds={"python"},
+          deps=["evaluation_spec", "base_checkpoint", "trained_checkpoint", "base_evaluation", "trained_evaluation"])
+def promotion_candidate(context: dg.AssetExecutionContext, config: PromotionConfig, storage: ProjectStorage) -> dg.MaterializeResult:
     """The better of base and fine-tuned by the locked metric and the spec's tie-breakers; writes nothing."""
+    base_model = str(storage.upstream_metadata(context, "base_checkpoint")["model"].value)
     try:
-        name = check_model_name(config.model_name) if config.model_name else default_model_name(base_checkpoint.name)
+        name = check_model_name(config.model_name) if config.model_name else default_model_name(base_model)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    options = [("base_checkpoint", base_checkpoint, base_evaluation), ("trained_checkpoint", trained_checkpoint, trained_evaluation)]
-    # "created_at asc" = the evaluation made first; base comes first when even that ties.
-    ranked = rank(options, lambda o: {"score": o[2].score, "ci95_low": o[2].ci95[0], "n": o[2].n, "created_at": os.path.getmtime(o[2].path)})
-    asset, checkpoint, evaluation = ranked[0]
-    candidate = candidate_from_evaluation(
-        name, checkpoint.path, checkpoint.sha256, evaluation, source_asset=asset, run_id=context.run.run_id,
-        data_version=latest_data_version(context, asset, checkpoint.sha256), promoted_by=config.promoted_by or f"dagster:{context.job_name}",
-        forced=config.force)
-    identity = json.dumps([name, checkpoint.sha256, hashlib.sha256(Path(evaluation.path).read_bytes()).hexdigest(), config.force])
+    options = []
+    for side in ("base", "trained"):
+        evaluation_pointer = storage.upstream(context, f"{side}_evaluation")
+        evaluation_record = materialization(context.instance, f"{side}_evaluation", context.run.run_id)
+        summary, _ = read_evaluation(evaluation_pointer.resolve(storage.artifacts_root()))
+        options.append((f"{side}_checkpoint", storage.upstream(context, f"{side}_checkpoint"), evaluation_pointer, summary,
+                        evaluation_record.timestamp))
+    # "created_at asc": the evaluation materialized first; base comes first when even that ties.
+    ranked = rank(options, lambda o: {"score": o[3].score, "ci95_low": o[3].ci95[0], "n": o[3].n, "created_at": o[4]})
+    asset, checkpoint, evaluation, summary, _ = ranked[0]
+    chosen = {"model_name": name, "source_asset": asset, "checkpoint": checkpoint.model_dump(), "evaluation": evaluation.model_dump(),
+              "run_id": context.run.run_id, "data_version": data_version(materialization(context.instance, asset, context.run.run_id)) or checkpoint.sha256,
+              "promoted_by": config.promoted_by or f"dagster:{context.job_name}", "forced": config.force}
+    identity = json.dumps([name, checkpoint.sha256, evaluation.sha256, config.force])
     return dg.MaterializeResult(
-        value=candidate,
         data_version=dg.DataVersion(hashlib.sha256(identity.encode()).hexdigest()[:32]),
         metadata={
+            CANDIDATE_KEY: dg.MetadataValue.json(chosen),
             "model_name": dg.MetadataValue.text(name),
             "chosen": dg.MetadataValue.text(asset),
             "sha256": dg.MetadataValue.text(checkpoint.sha256),
-            "score": dg.MetadataValue.float(evaluation.score),
+            "score": dg.MetadataValue.float(summary.score),
             "forced": dg.MetadataValue.bool(config.force),
             "ranking": dg.MetadataValue.table(
                 records=[dg.TableRecord({"rank": i + 1, "asset": a, "score": round(e.score, 4), "ci95_low": round(e.ci95[0], 4), "n": e.n,
-                                         "sha256": c.sha256[:12]}) for i, (a, c, e) in enumerate(ranked)],
+                                         "sha256": c.sha256[:12]}) for i, (a, c, _, e, _) in enumerate(ranked)],
                 schema=dg.TableSchema(columns=[dg.TableColumn("rank", "int"), dg.TableColumn("asset", "string"), dg.TableColumn("score", "float"),
                                                dg.TableColumn("ci95_low", "float"), dg.TableColumn("n", "int"), dg.TableColumn("sha256", "string")])),
         },
@@ -125,24 +133,23 @@ def registration_metadata(result: PromotionResult) -> dict[str, dg.MetadataValue
     }
 
 
-@dg.asset(group_name="registry", code_version="registered-model-v1", kinds={"python"},
+@dg.asset(group_name="registry", kinds={"python"}, deps=["promotion_candidate"],
           check_specs=[dg.AssetCheckSpec(BEATS_CHAMPION, asset="registered_model",
                                          description="The candidate beats the champion on paired items (McNemar p < 0.05); "
                                                      "only then does the champion alias move.")])
-def registered_model(promotion_candidate: PromotionCandidate, model_registry: ModelRegistryResource):
+def registered_model(context: dg.AssetExecutionContext, storage: ProjectStorage, model_registry: ModelRegistryResource):
     """The candidate as a registry version: immutable copy, metrics snapshot, provenance; `champion` moves when it is better."""
     try:
-        result = model_registry.promote(promotion_candidate)
+        result = model_registry.promote(load_candidate(context, storage))
     except REGISTRY_ERRORS as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     v = result.version
-    yield dg.MaterializeResult(value={"name": v.name, "version": v.version, "sha256": v.sha256, "uri": v.artifact_uri},
-                               data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
+    yield dg.MaterializeResult(data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
                                metadata=registration_metadata(result))
     yield gate_check_result(BEATS_CHAMPION, result.gate.better, result.gate.reason, result.gate.to_dict())
 
 
-@dg.asset(group_name="registry", deps=[registered_model], code_version="leaderboard-v1", kinds={"python"})
+@dg.asset(group_name="registry", deps=[registered_model], kinds={"python"})
 def leaderboard(config: LeaderboardConfig, model_registry: ModelRegistryResource) -> dg.MaterializeResult:
     """Every registry version ranked by the locked metric (CI, dataset hash, aliases); one row per version."""
     page = model_registry.leaderboard(config.model_name or None, limit=config.rows)

@@ -8,7 +8,7 @@ it is reported as WARN and the override is recorded on the version.
 import dagster as dg
 
 from tunix_rt_pipelines.defs.evaluation.lock_check import lock_passed_in_run
-from tunix_rt_pipelines.defs.registry.assets import promotion_candidate
+from tunix_rt_pipelines.defs.registry.assets import load_candidate, promotion_candidate
 from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate
 from tunix_rt_pipelines.lib.registry.rules import (
     GUARD_LOCK,
@@ -19,6 +19,7 @@ from tunix_rt_pipelines.lib.registry.rules import (
     lock_failures,
 )
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
+from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 LOCK_CHECK = "promotion_candidate_lock_passed"
 GOLDEN_CHECK = "promotion_candidate_on_pinned_golden"
@@ -41,28 +42,32 @@ def guard_result(candidate: PromotionCandidate, failures: list[GuardFailure], pa
 
 @dg.asset_check(asset=promotion_candidate, name=LOCK_CHECK, blocking=True,
                 description="evaluation_lock passed in this run and the candidate was scored under the pinned spec hash.")
-def promotion_candidate_lock_passed(context: dg.AssetCheckExecutionContext, promotion_candidate: PromotionCandidate,
+def promotion_candidate_lock_passed(context: dg.AssetCheckExecutionContext, storage: ProjectStorage,
                                     model_registry: ModelRegistryResource) -> dg.AssetCheckResult:
-    failures = lock_failures(promotion_candidate, model_registry.pins())
+    candidate = load_candidate(context, storage)
+    failures = lock_failures(candidate, model_registry.pins())
     if not lock_passed_in_run(context.instance, context.run.run_id):
         failures.insert(0, GuardFailure(GUARD_LOCK, f"evaluation_lock did not pass in this run ({context.run.run_id}); "
                                                     "materialize evaluation_spec in the same run (base_vs_trained_job does)", True))
-    return guard_result(promotion_candidate, failures, "the evaluation lock passed in this run; the candidate used the pinned spec")
+    return guard_result(candidate, failures, "the evaluation lock passed in this run; the candidate used the pinned spec")
 
 
 @dg.asset_check(asset=promotion_candidate, name=GOLDEN_CHECK, blocking=True,
                 description="The candidate's evaluation exists, agrees with it, and ran on the pinned golden-v1 hash with the pinned evaluator.")
-def promotion_candidate_on_pinned_golden(promotion_candidate: PromotionCandidate, model_registry: ModelRegistryResource) -> dg.AssetCheckResult:
-    _, failures = load_evaluation(promotion_candidate)
+def promotion_candidate_on_pinned_golden(context: dg.AssetCheckExecutionContext, storage: ProjectStorage,
+                                         model_registry: ModelRegistryResource) -> dg.AssetCheckResult:
+    candidate = load_candidate(context, storage)
+    _, failures = load_evaluation(candidate)
     pins = model_registry.pins()
-    failures += golden_failures(promotion_candidate, pins)
-    return guard_result(promotion_candidate, failures, f"evaluated on {pins.dataset_key} {pins.dataset_sha256[:12]} by {pins.evaluator}")
+    failures += golden_failures(candidate, pins)
+    return guard_result(candidate, failures, f"evaluated on {pins.dataset_key} {pins.dataset_sha256[:12]} by {pins.evaluator}")
 
 
 @dg.asset_check(asset=promotion_candidate, name=ARTIFACTS_CHECK, blocking=True,
                 description="The checkpoint exists, is safe to load, and hashes to the model the evaluation scored.")
-def promotion_candidate_artifacts_match(promotion_candidate: PromotionCandidate) -> dg.AssetCheckResult:
-    evaluation, _ = load_evaluation(promotion_candidate)
-    failures = artifact_failures(promotion_candidate, evaluation)
-    return guard_result(promotion_candidate, failures, f"{promotion_candidate.checkpoint_path} hashes to "
-                                                       f"{promotion_candidate.checkpoint_sha256[:12]}, the model the evaluation scored")
+def promotion_candidate_artifacts_match(context: dg.AssetCheckExecutionContext, storage: ProjectStorage) -> dg.AssetCheckResult:
+    candidate = load_candidate(context, storage)
+    evaluation, _ = load_evaluation(candidate)
+    failures = artifact_failures(candidate, evaluation)
+    return guard_result(candidate, failures, f"{candidate.checkpoint_path} hashes to {candidate.checkpoint_sha256[:12]}, "
+                                             "the model the evaluation scored")

@@ -5,24 +5,24 @@ check passed in the same run (`sweep_job` includes it), or `force=True`, which t
 record. The sweep lives in `<artifacts>/tuning/<sweep id>/` and resumes from there.
 """
 
-import hashlib
 from pathlib import Path
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.evaluation.lock_check import SpecRef, lock_passed_in_run
+from tunix_rt_pipelines.defs.evaluation.lock_check import lock_passed_in_run, spec_sha256_of
 from tunix_rt_pipelines.defs.metadata import png_markdown
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.evaluation.spec import metric_id
-from tunix_rt_pipelines.lib.models.loading import CheckpointRef, ModelLoadError, describe_folder
+from tunix_rt_pipelines.lib.hashing import sha256_file
+from tunix_rt_pipelines.lib.models.loading import ModelLoadError, describe_folder
+from tunix_rt_pipelines.lib.pointer import Pointer
 from tunix_rt_pipelines.lib.sweep.results import (
     FAILED,
     PLOT_FILE,
     SUCCEEDED,
-    SweepRef,
+    TrialRecord,
     best_trial,
     failure_message,
     results_payload,
@@ -32,6 +32,7 @@ from tunix_rt_pipelines.lib.sweep.results import (
 from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
 from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
 from tunix_rt_pipelines.lib.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
+from tunix_rt_pipelines.lib.training.settings import TrainSettings
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
@@ -56,55 +57,64 @@ def lock_gate(context: dg.AssetExecutionContext, force: bool) -> dict:
     return {"checked_in_run": False, "passed": False, "forced": True, "live_lock": live.message}
 
 
-def _metadata(ref: SweepRef, payload: dict, rows: list[dict], sweep_dir: Path, resumed: bool, cluster: dict) -> dict[str, dg.MetadataValue]:
+def _metadata(storage: ProjectStorage, best: TrialRecord, best_sha256: str, payload: dict, records: list[TrialRecord], sweep_dir: Path,
+              results_path: Path, resumed: bool, cluster: dict, forced: bool) -> dict[str, dg.MetadataValue]:
     schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in _COLUMNS.items()])
+    best_checkpoint = storage.pointer(Path(best.checkpoint_path), best_sha256)
+    best_evaluation = storage.pointer(Path(best.evaluation_path), sha256_file(Path(best.evaluation_path)))
     return {
-        "sweep_id": dg.MetadataValue.text(ref.sweep_id),
+        "sweep_id": dg.MetadataValue.text(payload["sweep_id"]),
         "sweep_dir": dg.MetadataValue.path(str(sweep_dir)),
-        "results": dg.MetadataValue.path(ref.results_path),
-        "best_trial": dg.MetadataValue.text(ref.best_trial),
-        "best_params": dg.MetadataValue.json(ref.best_params),
-        "best_score": dg.MetadataValue.float(ref.best_score),
-        "best_ci95_low": dg.MetadataValue.float(ref.best_ci95[0]),
-        "best_ci95_high": dg.MetadataValue.float(ref.best_ci95[1]),
-        "best_checkpoint": dg.MetadataValue.path(ref.best_checkpoint_path),
-        "best_checkpoint_sha256": dg.MetadataValue.text(ref.best_checkpoint_sha256),
-        "evaluator": dg.MetadataValue.text(ref.evaluator),
+        "results": dg.MetadataValue.path(str(results_path)),
+        "best_trial": dg.MetadataValue.text(best.trial_id),
+        "best_params": dg.MetadataValue.json(best.params),
+        "best_score": dg.MetadataValue.float(best.score),
+        "best_ci95_low": dg.MetadataValue.float(best.ci95[0]),
+        "best_ci95_high": dg.MetadataValue.float(best.ci95[1]),
+        # The pointers sweep_registered_model reads: the best trial's checkpoint and its evaluation.
+        "best_checkpoint": dg.MetadataValue.json(best_checkpoint.model_dump()),
+        "best_evaluation": dg.MetadataValue.json(best_evaluation.model_dump()),
+        "best_checkpoint_sha256": dg.MetadataValue.text(best_sha256),
+        "evaluator": dg.MetadataValue.text(payload["evaluator"]),
         "trials_succeeded": dg.MetadataValue.int(payload["counts"][SUCCEEDED]),
         "trials_failed": dg.MetadataValue.int(payload["counts"][FAILED]),
-        "trials": dg.MetadataValue.table(records=[dg.TableRecord(r) for r in rows], schema=schema),
+        "trials": dg.MetadataValue.table(records=[dg.TableRecord(r) for r in table_rows(records)], schema=schema),
         "metric_by_trial": png_markdown(sweep_dir / PLOT_FILE, "answer_correctness by trial"),
         "resumed": dg.MetadataValue.bool(resumed),
-        "forced": dg.MetadataValue.bool(ref.forced),
+        "forced": dg.MetadataValue.bool(forced),
         "ray_cluster": dg.MetadataValue.json({k: v for k, v in cluster.items() if not k.startswith("node:")}),
+        **storage.pointer_metadata(results_path, sha256_file(results_path)),
     }
 
 
-def sweep_identity(config: SweepConfig, spec: SpecRef, golden: DatasetRef, traces: DatasetRef, base: CheckpointRef) -> dict:
+def sweep_identity(config: SweepConfig, spec_sha256: str, golden: DatasetRef, traces: DatasetRef, base: Pointer) -> dict:
     """What the sweep computes: its inputs' content hashes and the settings that change results."""
     return {"base_sha256": base.sha256, "traces_sha256": traces.sha256, "golden_sha256": golden.sha256,
-            "spec_sha256": spec.sha256, "config": config.identity()}
+            "spec_sha256": spec_sha256, "config": config.identity()}
 
 
-def build_plan(config: SweepConfig, sweep_dir: Path, spec: SpecRef, golden: DatasetRef, traces: DatasetRef, base: CheckpointRef) -> SweepPlan:
-    inputs = TrialInputs(base_dir=base.path, traces=traces, golden=golden, spec_sha256=spec.sha256,
-                         training=config.training.model_dump(), inference=config.inference.model_dump(), work_root=str(sweep_dir / "trials"),
-                         cpus_per_trial=config.cpus_per_trial, gpus_per_trial=config.gpus_per_trial,
-                         int_keys=integer_keys(TrainingConfig.model_fields))
-    return SweepPlan(sweep_dir=sweep_dir, space=config.dimensions(), inputs=inputs, num_samples=config.num_samples, seed=config.seed,
+def build_plan(config: SweepConfig, sweep_dir: Path, inputs: dict) -> SweepPlan:
+    trial_inputs = TrialInputs(**inputs, training=TrainSettings.model_validate(config.training.model_dump()),
+                               inference=config.inference, work_root=sweep_dir / "trials", cpus_per_trial=config.cpus_per_trial,
+                               gpus_per_trial=config.gpus_per_trial, int_keys=integer_keys(TrainSettings.model_fields))
+    return SweepPlan(sweep_dir=sweep_dir, space=config.dimensions(), inputs=trial_inputs, num_samples=config.num_samples, seed=config.seed,
                      metric=config.metric, mode=config.mode, max_concurrent_trials=config.max_concurrent_trials,
                      retry_failed=config.retry_failed_trials, reuse_workers=config.reuse_workers)
 
 
-@dg.asset(group_name="sweep", pool="gpu", code_version="sweep-v1", kinds={"ray", "pytorch"})
-def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, evaluation_spec: SpecRef, golden_v1: DatasetRef,
-                 training_traces: DatasetRef, base_checkpoint: CheckpointRef, ray: RayResource, storage: ProjectStorage) -> dg.MaterializeResult:
+@dg.asset(group_name="sweep", pool="gpu", kinds={"ray", "pytorch"},
+          deps=["evaluation_spec", "golden_v1", "training_traces", "base_checkpoint"])
+def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, ray: RayResource, storage: ProjectStorage) -> dg.MaterializeResult:
     """A seeded Ray Tune sweep of training hyperparameters, each trial scored with answer_correctness on golden-v1."""
     lock_state = lock_gate(context, config.force)
-    identity = sweep_identity(config, evaluation_spec, golden_v1, training_traces, base_checkpoint)
+    spec_sha256 = spec_sha256_of(context, storage)
+    (golden, golden_dir), (traces, traces_dir) = storage.upstream_dataset(context, "golden_v1"), storage.upstream_dataset(context, "training_traces")
+    base = storage.upstream(context, "base_checkpoint")
+    identity = sweep_identity(config, spec_sha256, golden, traces, base)
     sweep_id = config.sweep_id or sweep_key(identity)
     sweep_dir = storage.artifacts_path("tuning", sweep_id)
-    plan = build_plan(config, sweep_dir, evaluation_spec, golden_v1, training_traces, base_checkpoint)
+    plan = build_plan(config, sweep_dir, {"base_dir": base.resolve(storage.artifacts_root()), "traces": traces, "traces_dir": traces_dir,
+                                          "golden": golden, "golden_dir": golden_dir, "spec_sha256": spec_sha256})
     try:
         claim_sweep_dir(sweep_dir, identity)
         with ray.session(config.ray_address) as cluster:
@@ -127,9 +137,6 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, evaluat
         raise dg.Failure(description=f"best trial {best.trial_id}: {exc}", allow_retries=False) from None
     if sha != best.model_sha256:
         raise dg.Failure(description=f"best trial {best.trial_id}: checkpoint hashes to {sha[:12]}, the trial scored {best.model_sha256[:12]}")
-    ref = SweepRef(sweep_id=sweep_id, results_path=str(results_path), best_trial=best.trial_id, best_params=best.params,
-                   best_score=best.score, best_ci95=best.ci95, best_checkpoint_path=best.checkpoint_path,
-                   best_checkpoint_sha256=sha, best_evaluation_path=best.evaluation_path, evaluator=metric_id(),
-                   forced=config.force)
-    return dg.MaterializeResult(value=ref, data_version=dg.DataVersion(hashlib.sha256(results_path.read_bytes()).hexdigest()),
-                                metadata=_metadata(ref, payload, table_rows(run.records), sweep_dir, run.resumed, cluster))
+    return dg.MaterializeResult(data_version=dg.DataVersion(sha256_file(results_path)),
+                                metadata=_metadata(storage, best, sha, payload, run.records, sweep_dir, results_path, run.resumed,
+                                                   cluster, config.force))

@@ -16,6 +16,7 @@ from tunix_rt_pipelines.defs.inference.config import InferenceConfig
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.lib.evaluation.spec import METRIC_NAME, SPEC, metric_id
 from tunix_rt_pipelines.lib.sweep.search_space import parse_search_space
+from tunix_rt_pipelines.lib.training.settings import TrainSettings
 
 MODE = "max" if SPEC["scale"]["higher_is_better"] else "min"
 SWEEP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -86,7 +87,7 @@ class SweepConfig(dg.Config):
     @field_validator("search_space")
     @classmethod
     def _valid_space(cls, value: dict[str, Any]) -> dict[str, Any]:
-        space = parse_search_space(value, TrainingConfig.model_fields)
+        space = parse_search_space(value, TrainSettings.model_fields)
         return {key: dim.model_dump() for key, dim in space.items()}
 
     @field_validator("sweep_id")
@@ -98,7 +99,7 @@ class SweepConfig(dg.Config):
 
     def dimensions(self) -> dict[str, Any]:
         """The parsed search space (`search_space.Dimension`s)."""
-        return parse_search_space(self.search_space, TrainingConfig.model_fields)
+        return parse_search_space(self.search_space, TrainSettings.model_fields)
 
     def identity(self) -> dict[str, Any]:
         """The settings that decide what the sweep computes (the sweep id hashes these)."""

@@ -17,17 +17,15 @@ register its checkpoint by hand, through the same guards.
 import dagster as dg
 from pydantic import Field
 
-from tunix_rt_pipelines.defs.registry.assets import REGISTRY_ERRORS, gate_check_result, latest_data_version, registration_metadata
-from tunix_rt_pipelines.defs.sweep.assets import tuning_sweep as tuning_sweep_asset
-from tunix_rt_pipelines.lib.models.loading import CheckpointRef
+from tunix_rt_pipelines.defs.registry.assets import REGISTRY_ERRORS, gate_check_result, registration_metadata
+from tunix_rt_pipelines.lib.pointer import Pointer
 from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation, check_model_name, default_model_name
 from tunix_rt_pipelines.lib.registry.promote import PromotionRefused
 from tunix_rt_pipelines.lib.registry.rules import all_failures, refusal_message
-from tunix_rt_pipelines.lib.sweep.results import SweepRef
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
+from tunix_rt_pipelines.resources.storage import ProjectStorage, data_version, materialization
 
 BEATS_CHAMPION = "sweep_registered_model_beats_champion"
-TUNING_SWEEP_KEY = tuning_sweep_asset.key
 
 
 class SweepPromotionConfig(dg.Config):
@@ -36,27 +34,30 @@ class SweepPromotionConfig(dg.Config):
     promoted_by: str = Field(default="", description="Who or what promotes, recorded on the version. Empty: dagster:<job name>.")
 
 
-@dg.asset(group_name="sweep", code_version="sweep-promotion-v1", kinds={"python"},
+@dg.asset(group_name="sweep", kinds={"python"}, deps=["tuning_sweep", "base_checkpoint"],
           check_specs=[dg.AssetCheckSpec(BEATS_CHAMPION, asset="sweep_registered_model",
                                          description="The sweep's best trial beats the champion on paired golden-v1 items "
                                                      "(McNemar p < 0.05); only then is it registered and made champion.")])
-def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromotionConfig, tuning_sweep: SweepRef,
-                           base_checkpoint: CheckpointRef, model_registry: ModelRegistryResource):
+def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromotionConfig, storage: ProjectStorage,
+                           model_registry: ModelRegistryResource):
     """The sweep's best trial as a new registry version and champion, when it beats the champion; otherwise nothing is written."""
+    base_model = str(storage.upstream_metadata(context, "base_checkpoint")["model"].value)
     try:
-        name = check_model_name(config.model_name) if config.model_name else default_model_name(base_checkpoint.name)
+        name = check_model_name(config.model_name) if config.model_name else default_model_name(base_model)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    sweep = tuning_sweep
-    if sweep.forced:
+    sweep = {k: v.value for k, v in storage.upstream_metadata(context, "tuning_sweep").items()}
+    checkpoint, evaluation = Pointer(**sweep["best_checkpoint"]), Pointer(**sweep["best_evaluation"])
+    if sweep["forced"]:
         reason = ("the sweep ran with force=True (evaluation_lock not checked in its run), so its best trial is not promoted "
                   "automatically; `tunix-rt registry promote` can register it by hand through the registry's guards")
-        yield from _not_promoted(sweep, name, sweep.best_checkpoint_sha256, reason, {})
+        yield from _not_promoted(sweep, name, checkpoint.sha256, reason, {})
         return
-    data_version = latest_data_version(context, TUNING_SWEEP_KEY, "")  # this run's, just written
+    root = storage.artifacts_root()
     candidate = candidate_from_evaluation(
-        name, sweep.best_checkpoint_path, sweep.best_checkpoint_sha256, sweep.best_evaluation_path,
-        source_asset=f"tuning_sweep/{sweep.sweep_id}/{sweep.best_trial}", run_id=context.run.run_id, data_version=data_version,
+        name, checkpoint.resolve(root), checkpoint.sha256, evaluation.resolve(root),
+        source_asset=f"tuning_sweep/{sweep['sweep_id']}/{sweep['best_trial']}", run_id=context.run.run_id,
+        data_version=data_version(materialization(context.instance, "tuning_sweep", context.run.run_id)) or "",
         promoted_by=config.promoted_by or f"dagster:{context.job_name}")
     try:
         failures, _ = all_failures(candidate, model_registry.pins())
@@ -65,28 +66,25 @@ def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromo
         verdict = model_registry.gate(candidate)
         result = model_registry.promote(candidate) if verdict.better else None
     except REGISTRY_ERRORS as exc:
-        raise dg.Failure(description=f"the sweep's best trial {sweep.best_trial} cannot be registered: {exc}", allow_retries=False) from None
+        raise dg.Failure(description=f"the sweep's best trial {sweep['best_trial']} cannot be registered: {exc}", allow_retries=False) from None
 
     if result is None:
         yield from _not_promoted(sweep, name, candidate.checkpoint_sha256, verdict.reason, verdict.to_dict())
         return
     v = result.version
-    yield dg.MaterializeResult(value={"promoted": True, "name": v.name, "version": v.version, "sha256": v.sha256},
-                               data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
+    yield dg.MaterializeResult(data_version=dg.DataVersion(f"{v.name}/v{v.version}/{v.sha256[:16]}"),
                                metadata={**_common(sweep, True, verdict.reason), **registration_metadata(result)})
     yield gate_check_result(BEATS_CHAMPION, result.gate.better, result.gate.reason, result.gate.to_dict())
 
 
-def _common(sweep: SweepRef, promoted: bool, reason: str) -> dict[str, dg.MetadataValue]:
-    return {"sweep_id": dg.MetadataValue.text(sweep.sweep_id), "best_trial": dg.MetadataValue.text(sweep.best_trial),
-            "best_params": dg.MetadataValue.json(sweep.best_params), "promoted": dg.MetadataValue.bool(promoted),
+def _common(sweep: dict, promoted: bool, reason: str) -> dict[str, dg.MetadataValue]:
+    return {"sweep_id": dg.MetadataValue.text(sweep["sweep_id"]), "best_trial": dg.MetadataValue.text(sweep["best_trial"]),
+            "best_params": dg.MetadataValue.json(sweep["best_params"]), "promoted": dg.MetadataValue.bool(promoted),
             "reason": dg.MetadataValue.text(reason)}
 
 
-def _not_promoted(sweep: SweepRef, name: str, sha256: str, reason: str, gate: dict):
-    yield dg.MaterializeResult(value={"promoted": False, "name": name, "sha256": sha256, "reason": reason},
-                               data_version=dg.DataVersion(f"{name}/not-promoted/{sha256[:16]}"),
+def _not_promoted(sweep: dict, name: str, sha256: str, reason: str, gate: dict):
+    yield dg.MaterializeResult(data_version=dg.DataVersion(f"{name}/not-promoted/{sha256[:16]}"),
                                metadata={**_common(sweep, False, reason), "model_name": dg.MetadataValue.text(name),
                                          "sha256": dg.MetadataValue.text(sha256), "gate": dg.MetadataValue.json(gate)})
     yield gate_check_result(BEATS_CHAMPION, False, reason, gate)
-

@@ -12,21 +12,18 @@ import json
 import dagster as dg
 
 from tunix_rt_pipelines.defs.datasets.assets import training_traces
+from tunix_rt_pipelines.defs.jobs import sweep_job
 from tunix_rt_pipelines.defs.models.assets import base_checkpoint
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.defs.sweep.jobs import sweep_job
+from tunix_rt_pipelines.resources.storage import data_version, materialization
 
-DATA_VERSION_TAG = "dagster/data_version"
 MONITORED = (training_traces.key, base_checkpoint.key)
 
 
 def latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey) -> tuple[int, str] | None:
     """(storage id, data version) of the newest materialization of `key`, or None."""
-    records = instance.fetch_materializations(key, limit=1).records
-    if not records:
-        return None
-    record = records[0]
-    return record.storage_id, record.asset_materialization.tags.get(DATA_VERSION_TAG, "")
+    record = materialization(instance, key)
+    return None if record is None else (record.storage_id, data_version(record) or "")
 
 
 def sweep_run_key(traces_version: str, base_version: str) -> str:

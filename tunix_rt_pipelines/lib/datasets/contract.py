@@ -16,6 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 SCHEMA_VERSION = 1
 
+# The built-in datasets (shipped in the package, see `builtin_datasets/`): the frozen golden set
+# every model is scored on, and the training traces disjoint from it.
+GOLDEN_KEY = "golden-v1"
+TRACES_KEY = "reasoning-traces-v1"
+
 Difficulty = Literal["easy", "medium", "hard"]
 DIFFICULTIES: tuple[str, ...] = get_args(Difficulty)
 

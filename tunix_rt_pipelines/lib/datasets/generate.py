@@ -13,20 +13,22 @@ import random
 from pathlib import Path
 
 from tunix_rt_pipelines.lib.datasets.contract import (
+    GOLDEN_KEY,
     SCHEMA_VERSION,
+    TRACES_KEY,
     EvalItem,
     Manifest,
     TraceStep,
     TrainingTrace,
 )
 from tunix_rt_pipelines.lib.datasets.families import FAMILIES
-from tunix_rt_pipelines.lib.datasets.jsonl import (
+from tunix_rt_pipelines.lib.datasets.reader import (
     ITEMS_FILE,
     MANIFEST_FILE,
     canonical_jsonl,
     composition,
     normalize_prompt,
-    sha256_hex,
+    sha256_bytes,
 )
 from tunix_rt_pipelines.lib.files import atomic_write_bytes
 
@@ -35,8 +37,7 @@ from tunix_rt_pipelines.lib.files import atomic_write_bytes
 GENERATOR_NAME = "tunix_rt_pipelines.defs.datasets.generate"
 GENERATOR_VERSION = "1"
 
-GOLDEN_KEY, GOLDEN_SEED = "golden-v1", 20261122
-TRACES_KEY, TRACES_SEED = "reasoning-traces-v1", 20261123
+GOLDEN_SEED, TRACES_SEED = 20261122, 20261123
 
 # golden-v1: 100 items, 12-13 per family, roughly 40% easy / 35% medium / 25% hard.
 GOLDEN_PLAN: dict[str, dict[str, int]] = {
@@ -100,7 +101,7 @@ def build_traces(seed: int = TRACES_SEED, golden: list[EvalItem] = (), plan: dic
 def make_manifest(key: str, kind: str, rows: list, seed: int, extra: dict | None = None) -> Manifest:
     return Manifest(
         key=key, version="1", kind=kind, schema_version=SCHEMA_VERSION, count=len(rows),
-        sha256=sha256_hex(canonical_jsonl(rows)),
+        sha256=sha256_bytes(canonical_jsonl(rows)),
         generator={"name": GENERATOR_NAME, "version": GENERATOR_VERSION, "seed": seed, **(extra or {})},
         composition=composition(rows),
     )

@@ -137,7 +137,7 @@ def score_dataset(items: Iterable[Any], predictions: Mapping[str, str], spec: Ma
     Args:
         items: `EvalItem`s (anything with id, ground_truth, category, difficulty).
         predictions: Model outputs by item id. Ids not in `items` are ignored here; callers
-            report them (see `cli/score.py`).
+            report them (see `tunix-rt score` in `cli/evaluation.py`).
         spec: The metric spec.
 
     Returns:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunix_rt_pipelines.lib.datasets.jsonl import Problem
+from tunix_rt_pipelines.lib.jsonl import Problem, read_jsonl_lines
 
 PREDICTIONS_FILE = "predictions.jsonl"
 META_FILE = "predictions_meta.json"  # provenance written beside it (inference.predict)
@@ -25,28 +25,10 @@ def read_predictions(path: Path, known_ids: set[str] | None = None) -> Predictio
     The first prediction for an id is used; later duplicates are reported and ignored.
     """
     name = str(path)
-    out = Predictions({})
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        out.problems.append(Problem(name, 0, "<file>", f"cannot read: {exc.strerror or exc}"))
-        return out
+    lines = read_jsonl_lines(path, name)
+    out = Predictions({}, list(lines.problems))
     seen: dict[str, int] = {}
-    for number, line in enumerate(raw.splitlines(), start=1):
-        try:
-            obj = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            out.problems.append(Problem(name, number, "<line>", f"not valid UTF-8 (byte {exc.start})"))
-            continue
-        except json.JSONDecodeError as exc:
-            if line.strip():
-                out.problems.append(Problem(name, number, "<json>", f"invalid JSON at column {exc.colno}: {exc.msg}"))
-            else:
-                out.problems.append(Problem(name, number, "<line>", "blank line"))
-            continue
-        except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
-            out.problems.append(Problem(name, number, "<json>", f"unsupported JSON value: {type(exc).__name__}"))
-            continue
+    for number, obj in lines.objects:
         if not isinstance(obj, dict):
             out.problems.append(Problem(name, number, "<row>", f"expected a JSON object, got {type(obj).__name__}"))
             continue
@@ -65,6 +47,7 @@ def read_predictions(path: Path, known_ids: set[str] | None = None) -> Predictio
             continue
         seen[pid] = number
         out.predictions[pid] = text
+    out.problems.sort(key=lambda p: p.line)
     return out
 
 

@@ -7,7 +7,6 @@ Output folder:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import dataclass
@@ -16,12 +15,14 @@ from typing import Any
 
 from tunix_rt_pipelines.lib.evaluation.predictions import META_FILE, PREDICTIONS_FILE, predictions_jsonl
 from tunix_rt_pipelines.lib.files import staged_dir
+from tunix_rt_pipelines.lib.hashing import folder_key, sha256_bytes
+from tunix_rt_pipelines.lib.inference.settings import GenerationSettings
 from tunix_rt_pipelines.lib.models.prompt import format_prompt
 
 
 @dataclass(frozen=True)
-class PredictionsRef:
-    path: str  # the folder
+class PredictionsResult:
+    path: Path  # the folder
     model_sha256: str
     dataset_sha256: str
     n: int
@@ -29,17 +30,17 @@ class PredictionsRef:
     predictions_sha256: str
 
 
-def generation_settings(config: Any) -> dict[str, Any]:
-    return {"do_sample": False, "max_new_tokens": config.max_new_tokens, "batch_size": config.batch_size,
-            "seed": config.seed, "padding_side": "left", "max_items": config.max_items}
+def generation_settings(settings: GenerationSettings) -> dict[str, Any]:
+    """What decides the generated text (recorded in the meta file and the folder key)."""
+    return {"do_sample": False, "max_new_tokens": settings.max_new_tokens, "batch_size": settings.batch_size,
+            "seed": settings.seed, "padding_side": "left", "max_items": settings.max_items}
 
 
-def predictions_key(model_sha256: str, dataset_sha256: str, config: Any, device: str) -> str:
+def predictions_key(model_sha256: str, dataset_sha256: str, settings: GenerationSettings, device: str) -> str:
     """Folder name for one (model, dataset, generation settings, device): the same inputs, the same
     folder. `device` is the resolved one (`resolve_device`): "auto" means float32 on a CPU and
     bfloat16 on CUDA, so the two must not share a folder."""
-    payload = json.dumps([model_sha256, dataset_sha256, generation_settings(config), config.dtype, device], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return folder_key(model_sha256, dataset_sha256, generation_settings(settings), settings.dtype, device)
 
 
 def library_versions() -> dict[str, str]:
@@ -51,8 +52,8 @@ def library_versions() -> dict[str, str]:
             "tokenizers": tokenizers.__version__}
 
 
-def predict(checkpoint_path: Path, model_sha256: str, items: list, dataset_sha256: str, config: Any, out_dir: Path,
-            model_name: str = "") -> PredictionsRef:
+def predict(checkpoint_path: Path, model_sha256: str, items: list, dataset_sha256: str, settings: GenerationSettings, out_dir: Path,
+            model_name: str = "") -> PredictionsResult:
     """Generate a prediction for every item and write the two files into `out_dir` atomically.
 
     Raises:
@@ -62,23 +63,23 @@ def predict(checkpoint_path: Path, model_sha256: str, items: list, dataset_sha25
     from tunix_rt_pipelines.lib.inference.generate import generate_batched
     from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
 
-    items = items[: config.max_items or None]
+    items = items[: settings.max_items or None]
     if not items:
         raise ValueError("no items to predict: the dataset is empty")
-    device = resolve_device(config.device)
-    model, tokenizer = load_model(checkpoint_path, device=device, dtype=config.dtype)
+    device = resolve_device(settings.device)
+    model, tokenizer = load_model(checkpoint_path, device=device, dtype=settings.dtype)
     result = generate_batched(model, tokenizer, [format_prompt(i.prompt) for i in items],
-                              max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, seed=config.seed)
+                              max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, seed=settings.seed)
     data = predictions_jsonl((i.id, text) for i, text in zip(items, result.completions))
     meta = {
-        "model_name": model_name, "model_sha256": model_sha256, "model_path": str(checkpoint_path), "dataset_sha256": dataset_sha256,
-        "n": len(items), "generation": generation_settings(config), "device": device, "dtype": str(model.dtype).removeprefix("torch."),
+        "model_name": model_name, "model_sha256": model_sha256, "dataset_sha256": dataset_sha256,
+        "n": len(items), "generation": generation_settings(settings), "device": device, "dtype": str(model.dtype).removeprefix("torch."),
         "versions": library_versions(), "wall_seconds": round(result.wall_seconds, 4),
         "items_per_second": round(result.items_per_second, 3), "new_tokens": result.new_tokens,
-        "predictions_sha256": hashlib.sha256(data).hexdigest(),
+        "predictions_sha256": sha256_bytes(data),
     }
     with staged_dir(out_dir) as tmp:
         (tmp / PREDICTIONS_FILE).write_bytes(data)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")  # the folder is staged: one rename publishes both
-    return PredictionsRef(path=str(out_dir), model_sha256=model_sha256, dataset_sha256=dataset_sha256, n=len(items),
+    return PredictionsResult(path=out_dir, model_sha256=model_sha256, dataset_sha256=dataset_sha256, n=len(items),
                           items_per_second=result.items_per_second, predictions_sha256=meta["predictions_sha256"])

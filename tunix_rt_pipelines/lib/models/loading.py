@@ -7,11 +7,12 @@ offline) raises `ModelLoadError` with what to do about it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from tunix_rt_pipelines.lib.hashing import tree_sha256
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.ckpt", "tf_model.h5", "flax_model.msgpack")
@@ -24,11 +25,11 @@ class ModelLoadError(Exception):
 
 
 @dataclass(frozen=True)
-class CheckpointRef:
-    """A checkpoint on disk as assets hand it downstream."""
+class Checkpoint:
+    """A checked model folder and what it holds (read from its files, no weights loaded)."""
 
-    name: str  # what the user asked for: builtin:tiny, a hub id, a folder, or "trained"
-    path: str
+    name: str  # what the user asked for: builtin:tiny, a hub id, a folder, or "<base>+sft"
+    path: Path
     sha256: str
     architecture: str
     parameters: int
@@ -40,16 +41,9 @@ def checkpoint_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_CHECKPOINT_SUFFIXES) and not p.name.startswith("."))
 
 
-def folder_sha256(folder: Path, files: list[Path] | None = None) -> str:
-    """sha256 over `name\\0sha256(content)\\n` for each checkpoint file: stable across copies."""
-    outer = hashlib.sha256()
-    for path in files if files is not None else checkpoint_files(folder):
-        inner = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                inner.update(chunk)
-        outer.update(f"{path.relative_to(folder).as_posix()}\0{inner.hexdigest()}\n".encode())
-    return outer.hexdigest()
+def folder_sha256(folder: Path) -> str:
+    """The checkpoint's identity: `hashing.tree_sha256` over its checkpoint files (stable across copies)."""
+    return tree_sha256(folder, checkpoint_files(folder))
 
 
 def check_model_folder(folder: Path) -> None:
@@ -108,12 +102,12 @@ def count_parameters(folder: Path) -> int:
     return total
 
 
-def describe_folder(name: str, folder: Path) -> CheckpointRef:
+def describe_folder(name: str, folder: Path) -> Checkpoint:
     """Check a model folder and describe it (hash, architecture, parameters, vocab) without loading weights."""
     check_model_folder(folder)
     config = json.loads((folder / "config.json").read_text())
     architecture = (config.get("architectures") or [config.get("model_type", "unknown")])[0]
-    return CheckpointRef(name=name, path=str(folder), sha256=folder_sha256(folder), architecture=architecture,
+    return Checkpoint(name=name, path=folder, sha256=folder_sha256(folder), architecture=architecture,
                          parameters=count_parameters(folder), vocab_size=int(config.get("vocab_size", 0)))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tunix_rt_pipelines.lib.evaluation.evaluate import EvaluationRef
+from tunix_rt_pipelines.lib.evaluation.evaluate import Evaluation
 
 MODEL_NAME_PREFIX = "tunix-rt-"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -58,13 +58,13 @@ class PromotionCandidate:
     forced: bool = False  # override the overridable guards (recorded on the version)
 
 
-def candidate_from_evaluation(model_name: str, checkpoint_path: str, checkpoint_sha256: str, evaluation: EvaluationRef | str | None,
+def candidate_from_evaluation(model_name: str, checkpoint_path: str | Path, checkpoint_sha256: str, evaluation: Evaluation | str | Path | None,
                               *, source_asset: str, run_id: str = "", data_version: str = "", training_config: dict[str, Any] | None = None,
                               promoted_by: str = "unknown", run_failed: bool = False, forced: bool = False) -> PromotionCandidate:
     """A candidate whose metrics, dataset and evaluator come from its evaluation.json.
 
     Args:
-        evaluation: An `EvaluationRef`, the path of an evaluation.json, or None (no evaluation;
+        evaluation: An `Evaluation`, the path of an evaluation.json, or None (no evaluation;
             only `force=True` can promote such a candidate).
         training_config: Defaults to `training_config.json` inside the checkpoint, if any.
 
@@ -72,7 +72,7 @@ def candidate_from_evaluation(model_name: str, checkpoint_path: str, checkpoint_
     and `promote()` refuses it (or records the override) with the reason.
     """
     payload: dict[str, Any] = {}
-    path = evaluation.path if isinstance(evaluation, EvaluationRef) else evaluation
+    path = evaluation.path if isinstance(evaluation, Evaluation) else evaluation
     if path:
         try:
             payload = json.loads(Path(path).read_text())

@@ -2,8 +2,9 @@
 
 The API the sweep and the CLI share with the `registered_model` asset (docs/registry.md):
 
-    result = registry.promote(candidate, force=False)   # Registry or ModelRegistryResource
+    result = promote(registry, candidate, force=False)   # or ModelRegistryResource.promote(candidate)
     result.version.version, result.created, result.alias_moves, result.gate
+    verdict = gate(registry, candidate)                  # read-only: would it become champion?
 
 Steps, each before anything is written unless said otherwise:
 1. Guards (`rules.py`). Missing or changed artifacts always refuse.
@@ -23,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,16 +31,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tunix_rt_pipelines.lib.registry.artifacts import folder_size, publish_checkpoint, publish_evaluation
 from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, candidate_from_evaluation, check_model_name
 from tunix_rt_pipelines.lib.registry.gate import CHAMPION, GateVerdict, regression_gate
+from tunix_rt_pipelines.lib.registry.registry import Registry, move_alias
 from tunix_rt_pipelines.lib.registry.rules import GuardFailure, all_failures, refusal_message
-from tunix_rt_pipelines.lib.registry.schema import alias_moves, model_aliases, model_names, model_versions
 from tunix_rt_pipelines.lib.registry.store import write_transaction
+from tunix_rt_pipelines.lib.registry.tables import model_names, model_versions
 from tunix_rt_pipelines.lib.registry.versions import AliasMove, ModelVersion, aliases
 
-if TYPE_CHECKING:
-    from tunix_rt_pipelines.lib.registry.registry import Registry
-
 # One import point for callers (the sweep): the candidate, how to build it, and the result.
-__all__ = ["PromotionCandidate", "PromotionRefused", "PromotionResult", "candidate_from_evaluation", "move_alias", "promote"]
+__all__ = ["PromotionCandidate", "PromotionRefused", "PromotionResult", "candidate_from_evaluation", "gate", "gate_existing", "promote"]
 
 
 class PromotionRefused(Exception):
@@ -74,7 +72,7 @@ def promote(registry: Registry, candidate: PromotionCandidate, *, force: bool = 
         raise PromotionRefused(refusal_message(candidate, [f for f in failures if not f.overridable], force))
     existing = registry.find(name, candidate.checkpoint_sha256)
     if existing is not None:
-        return PromotionResult(existing, False, [], registry.gate_existing(existing), [])
+        return PromotionResult(existing, False, [], gate_existing(registry, existing), [])
     if failures and not force:
         raise PromotionRefused(refusal_message(candidate, failures, force))
 
@@ -105,30 +103,38 @@ def promote(registry: Registry, candidate: PromotionCandidate, *, force: bool = 
                                                            model_versions.c.sha256 == candidate.checkpoint_sha256)).first()
         if row is not None:
             version = ModelVersion.from_row(row)
-            return PromotionResult(version, False, [], registry.gate_existing(version, conn), [])
+            return PromotionResult(version, False, [], gate_existing(registry, version, conn), [])
         number = last + 1
         champion = aliases(conn, name).get(CHAMPION)
         champion_eval = registry.evaluation_of(registry.find(name, version=champion, conn=conn)) if champion else None
-        gate = regression_gate(evaluation, champion_eval, champion_version=champion, forced=bool(failures))
-        conn.execute(model_versions.insert().values(**values, version=number, created_at=now, gate=gate.to_dict()))
+        verdict = regression_gate(evaluation, champion_eval, champion_version=champion, forced=bool(failures))
+        conn.execute(model_versions.insert().values(**values, version=number, created_at=now, gate=verdict.to_dict()))
         conn.execute(model_names.update().where(model_names.c.name == name).values(last_version=number))
-        moves = [move_alias(conn, name, CHAMPION, number, candidate.promoted_by, gate.reason, now)] if gate.better else []
+        moves = [move_alias(conn, name, CHAMPION, number, candidate.promoted_by, verdict.reason, now)] if verdict.better else []
         row = conn.execute(sa.select(model_versions).where(model_versions.c.name == name, model_versions.c.version == number)).one()
-        return PromotionResult(ModelVersion.from_row(row, [CHAMPION] if gate.better else []), True, moves, gate, failures)
+        return PromotionResult(ModelVersion.from_row(row, [CHAMPION] if verdict.better else []), True, moves, verdict, failures)
 
     return write_transaction(registry.engine, register)
 
 
-def move_alias(conn: sa.Connection, name: str, alias: str, to_version: int, moved_by: str, reason: str,
-               now: datetime | None = None) -> AliasMove:
-    """Point `alias` at `to_version` and record the move, inside the caller's write transaction."""
-    now = now or datetime.now(UTC)
-    before = aliases(conn, name).get(alias)
-    if before is None:
-        conn.execute(model_aliases.insert().values(name=name, alias=alias, version=to_version, updated_at=now))
-    else:
-        conn.execute(model_aliases.update().where(model_aliases.c.name == name, model_aliases.c.alias == alias)
-                     .values(version=to_version, updated_at=now))
-    conn.execute(alias_moves.insert().values(name=name, alias=alias, from_version=before, to_version=to_version, moved_at=now,
-                                             moved_by=moved_by, reason=reason))
-    return AliasMove(alias, before, to_version, reason)
+def gate(registry: Registry, candidate: PromotionCandidate) -> GateVerdict:
+    """Would `candidate` replace the current champion? Read-only."""
+    failures, evaluation = all_failures(candidate, registry.pins())
+    existing = registry.find(candidate.model_name, candidate.checkpoint_sha256)
+    if existing is not None:
+        return gate_existing(registry, existing)
+    with registry.reading() as conn:
+        champion = aliases(conn, candidate.model_name).get(CHAMPION)
+        champion_version = registry.find(candidate.model_name, version=champion, conn=conn) if champion else None
+    return regression_gate(evaluation, registry.evaluation_of(champion_version), champion_version=champion, forced=bool(failures))
+
+
+def gate_existing(registry: Registry, version: ModelVersion, conn: sa.Connection | None = None) -> GateVerdict:
+    """The gate for an already registered version against today's champion (nothing moves)."""
+    with registry.reading(conn) as c:
+        champion = aliases(c, version.name).get(CHAMPION)
+        if champion == version.version:
+            return GateVerdict(True, f"v{version.version} is the champion", champion, version.score, version.score)
+        champion_version = registry.find(version.name, version=champion, conn=c) if champion else None
+    return regression_gate(registry.evaluation_of(version), registry.evaluation_of(champion_version), champion_version=champion,
+                           forced=version.forced)

@@ -1,5 +1,8 @@
 """`Registry`: the model registry as one object over a database URL and a file-store folder.
 
+Reads (versions, aliases, the leaderboard), alias moves and export live here; promotion and the
+regression gate, which decide what gets written, are functions over a `Registry` in `promote.py`.
+
 Dagster-free: the `model_registry` resource, the CLI and sweep workers all build one with
 `open_registry(...)`. Thread-safe (one engine, one connection per operation); processes each
 open their own.
@@ -11,6 +14,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -21,13 +25,12 @@ import sqlalchemy as sa
 from tunix_rt_pipelines import environment
 from tunix_rt_pipelines.lib.registry import versions as q
 from tunix_rt_pipelines.lib.registry.artifacts import ArtifactError, export_checkpoint, read_verified
-from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, check_model_name
-from tunix_rt_pipelines.lib.registry.gate import CHAMPION, GateVerdict, regression_gate
-from tunix_rt_pipelines.lib.registry.promote import PromotionResult, move_alias, promote
-from tunix_rt_pipelines.lib.registry.rules import Pins, all_failures, current_pins
-from tunix_rt_pipelines.lib.registry.schema import SCHEMA_VERSION, SchemaError, current_version, model_versions, upgrade
+from tunix_rt_pipelines.lib.registry.candidate import check_model_name
+from tunix_rt_pipelines.lib.registry.rules import Pins, current_pins
+from tunix_rt_pipelines.lib.registry.schema import SchemaError, current_revision, head_revision, is_known, newer_than_this_code, upgrade
 from tunix_rt_pipelines.lib.registry.store import connect, make_engine, safe_url, write_transaction
-from tunix_rt_pipelines.lib.registry.versions import AliasMove, ModelVersion, NotFound, Page
+from tunix_rt_pipelines.lib.registry.tables import alias_moves, model_aliases, model_versions
+from tunix_rt_pipelines.lib.registry.versions import AliasMove, ModelVersion, NotFound, Page, aliases
 
 STORE_ENV = "TUNIX_RT_REGISTRY_STORE"
 
@@ -40,6 +43,21 @@ def default_root() -> Path:
 def uri_path(uri: str) -> Path:
     """The local path of a file:// URI."""
     return Path(url2pathname(urlparse(uri).path))
+
+
+def move_alias(conn: sa.Connection, name: str, alias: str, to_version: int, moved_by: str, reason: str,
+               now: datetime | None = None) -> AliasMove:
+    """Point `alias` at `to_version` and record the move, inside the caller's write transaction."""
+    now = now or datetime.now(UTC)
+    before = aliases(conn, name).get(alias)
+    if before is None:
+        conn.execute(model_aliases.insert().values(name=name, alias=alias, version=to_version, updated_at=now))
+    else:
+        conn.execute(model_aliases.update().where(model_aliases.c.name == name, model_aliases.c.alias == alias)
+                     .values(version=to_version, updated_at=now))
+    conn.execute(alias_moves.insert().values(name=name, alias=alias, from_version=before, to_version=to_version, moved_at=now,
+                                             moved_by=moved_by, reason=reason))
+    return AliasMove(alias, before, to_version, reason)
 
 
 class Registry:
@@ -57,7 +75,7 @@ class Registry:
         self.engine.dispose()
 
     @contextmanager
-    def _reading(self, conn: sa.Connection | None = None) -> Iterator[sa.Connection]:
+    def reading(self, conn: sa.Connection | None = None) -> Iterator[sa.Connection]:
         """`conn` when the caller lends one (it stays open, inside its transaction), else a new one."""
         if conn is not None:
             yield conn
@@ -65,31 +83,40 @@ class Registry:
             with connect(self.engine) as own:
                 yield own
 
-    # --- schema
-    def schema_version(self) -> int:
+    # --- schema (Alembic revisions, run by schema.py under a write lock)
+    def schema_version(self) -> str | None:
+        """The database's schema revision (a pre-Alembic one reads as the revision it matches); None when empty."""
         with connect(self.engine) as conn:
-            return current_version(conn)
+            return current_revision(conn)
 
-    def migrate(self) -> tuple[int, int]:
-        """Create or upgrade the schema to the current version; `(before, after)`."""
-        now = self.schema_version()
-        return (now, now) if now == SCHEMA_VERSION else write_transaction(self.engine, upgrade)
+    def migrate(self) -> tuple[str | None, str | None]:
+        """Create, adopt or upgrade the schema to this code's head revision (`alembic upgrade head`).
+
+        Returns:
+            `(revision before, revision after)`; equal when it was already current.
+
+        Raises:
+            SchemaError: The database is newer than this code.
+        """
+        return upgrade(self.engine)
 
     def require_schema(self) -> None:
-        """Raise `SchemaError` unless the schema is exactly the current version."""
-        now = self.schema_version()
-        if now != SCHEMA_VERSION:
-            state = "empty" if now == 0 else f"at schema v{now}"
-            hint = "upgrade tunix-rt-pipelines" if now > SCHEMA_VERSION else "run `tunix-rt registry migrate`"
-            raise SchemaError(f"the registry at {safe_url(self.engine)} is {state}, this code needs v{SCHEMA_VERSION}; {hint}")
+        """Raise `SchemaError` unless the schema is exactly this code's head revision (writes nothing).
+
+        Raises:
+            SchemaError: Empty or older (run `tunix-rt registry migrate`), or newer (upgrade this code).
+        """
+        now, head = self.schema_version(), head_revision()
+        if now == head:
+            return
+        if now is not None and not is_known(now):
+            raise newer_than_this_code(safe_url(self.engine), now)
+        state = "empty" if now is None else f"at {now}"
+        raise SchemaError(f"the registry at {safe_url(self.engine)} is {state}, this code needs {head}; run `tunix-rt registry migrate`")
 
     # --- promotion and the gate
     def pins(self) -> Pins:
         return current_pins(self.datasets_dir)
-
-    def promote(self, candidate: PromotionCandidate, *, force: bool = False) -> PromotionResult:
-        """See `promote.promote`."""
-        return promote(self, candidate, force=force)
 
     def evaluation_of(self, version: ModelVersion | None) -> dict[str, Any] | None:
         """A version's evaluation snapshot (per-item results), None when it has none or it changed."""
@@ -100,33 +127,12 @@ class Registry:
         except ArtifactError:
             return None
 
-    def gate(self, candidate: PromotionCandidate) -> GateVerdict:
-        """Would `candidate` replace the current champion? Read-only."""
-        failures, evaluation = all_failures(candidate, self.pins())
-        existing = self.find(candidate.model_name, candidate.checkpoint_sha256)
-        if existing is not None:
-            return self.gate_existing(existing)
-        with self._reading() as conn:
-            champion = q.aliases(conn, candidate.model_name).get(CHAMPION)
-            champion_version = self.find(candidate.model_name, version=champion, conn=conn) if champion else None
-        return regression_gate(evaluation, self.evaluation_of(champion_version), champion_version=champion, forced=bool(failures))
-
-    def gate_existing(self, version: ModelVersion, conn: sa.Connection | None = None) -> GateVerdict:
-        """The gate for an already registered version against today's champion (nothing moves)."""
-        with self._reading(conn) as c:
-            champion = q.aliases(c, version.name).get(CHAMPION)
-            if champion == version.version:
-                return GateVerdict(True, f"v{version.version} is the champion", champion, version.score, version.score)
-            champion_version = self.find(version.name, version=champion, conn=c) if champion else None
-        return regression_gate(self.evaluation_of(version), self.evaluation_of(champion_version), champion_version=champion,
-                               forced=version.forced)
-
     # --- reads
     def find(self, name: str, sha256: str | None = None, *, version: int | None = None, conn: sa.Connection | None = None) -> ModelVersion | None:
         """The version of `name` with this sha256 or number, or None."""
         where = [model_versions.c.name == name]
         where.append(model_versions.c.sha256 == sha256 if sha256 is not None else model_versions.c.version == version)
-        with self._reading(conn) as c:
+        with self.reading(conn) as c:
             row = c.execute(sa.select(model_versions).where(*where)).first()
             return None if row is None else ModelVersion.from_row(row, [a for a, v in q.aliases(c, name).items() if v == row.version])
 
@@ -203,4 +209,4 @@ def open_registry(url: str, root: Path, datasets_dir: Path, *, auto_migrate: boo
     return registry
 
 
-__all__ = ["NotFound", "Registry", "default_root", "open_registry", "uri_path"]
+__all__ = ["NotFound", "Registry", "default_root", "move_alias", "open_registry", "uri_path"]

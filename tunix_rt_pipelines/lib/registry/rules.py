@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tunix_rt_pipelines.lib.datasets.generate import GOLDEN_KEY
-from tunix_rt_pipelines.lib.datasets.jsonl import MANIFEST_FILE
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.reader import MANIFEST_FILE
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, check_model_folder, folder_sha256
 from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate

@@ -1,156 +1,147 @@
-"""The registry's tables and their versioned, explicit schema upgrades (SQLite and PostgreSQL).
+"""The registry's schema migrations: Alembic revisions (`migrations/`), run by this driver only.
 
-Why not Alembic: the registry has four tables and one code path that opens it (this package,
-from Dagster, the CLI and sweep workers alike). Alembic would add an env.py, a script folder
-and an ini-style config, and it does not serialise two processes that upgrade the same empty
-database at once. The scheme here is the one Alembic documents for new databases ("create_all,
-then stamp head") plus ordered deltas for old ones:
+`upgrade()` is `alembic upgrade head` for one registry database, made safe for how the registry is
+used: Dagster, the CLI and sweep workers may all open a fresh database at the same moment.
 
-- `registry_schema_version` records every applied version (with when and what).
-- An empty database gets the current tables in one transaction and is stamped `SCHEMA_VERSION`.
-- An older database gets each missing delta in `MIGRATIONS`, in order, each with its version row,
-  all in one transaction. A newer database is refused (old code must not write to it).
-- The upgrade runs under a write lock (SQLite `BEGIN IMMEDIATE`, PostgreSQL
-  `pg_advisory_xact_lock`), so concurrent first uses cannot race; DDL is transactional on both.
+- One write transaction holds check, adoption stamp and upgrade. It takes the lock first: SQLite
+  `BEGIN IMMEDIATE` (`store.write_transaction`), PostgreSQL `pg_advisory_xact_lock` (the key the
+  pre-Alembic code used, so old and new upgraders queue too). DDL is transactional on both: a
+  second upgrader sees nothing or the finished schema, and a failed upgrade leaves no trace.
+- Adoption: a pre-Alembic database has `registry_schema_version` (max 1 or 2) and no
+  `alembic_version`. Its shape is exactly revision 0001/0002, so it is stamped there, then
+  upgraded; 0003 writes legacy row 3, which makes pre-Alembic code refuse the database.
+- A database newer than this code (a revision it does not ship, legacy max > 3) is refused.
 
-Rule for editing: a table definition below changes only together with a new delta that brings an
-existing database to the same shape; `test_schema.py` checks that both paths agree.
+Revisions are found next to this file (works from a wheel) with a `Config` built in code, no
+alembic.ini. Alembic's `context`/`op` are process globals, so runs in one process take turns.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-SCHEMA_VERSION = 2
-_ADVISORY_LOCK_KEY = 0x7475_6E69_7872  # "tunixr": one lock id for registry schema upgrades
+from tunix_rt_pipelines.lib.registry.store import connect, safe_url, write_transaction
+from tunix_rt_pipelines.lib.registry.tables import schema_versions
 
-metadata = sa.MetaData()
-_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
-
-schema_versions = sa.Table(
-    "registry_schema_version", metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-# One row per model name: the version counter, so version numbers are never reused.
-model_names = sa.Table(
-    "model_names", metadata,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("last_version", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-model_versions = sa.Table(
-    "model_versions", metadata,
-    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(100), sa.ForeignKey("model_names.name"), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    # provenance
-    sa.Column("source_asset", sa.String(200), nullable=False),
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("data_version", sa.String(200), nullable=False),
-    # the artifact: an immutable, content-addressed copy
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("artifact_uri", sa.Text, nullable=False),
-    sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    # metrics snapshot (NULL when a forced version had no usable evaluation)
-    sa.Column("score", sa.Double, nullable=True),
-    sa.Column("n", sa.Integer, nullable=True),
-    sa.Column("correct", sa.Integer, nullable=True),
-    sa.Column("ci95_low", sa.Double, nullable=True),
-    sa.Column("ci95_high", sa.Double, nullable=True),
-    sa.Column("by_category", sa.JSON, nullable=True),
-    sa.Column("evaluation_uri", sa.Text, nullable=True),  # per-item results, for the regression gate
-    sa.Column("evaluation_sha256", sa.String(64), nullable=True),
-    sa.Column("dataset_key", sa.String(200), nullable=False),
-    sa.Column("dataset_sha256", sa.String(64), nullable=False),
-    sa.Column("evaluator", sa.String(100), nullable=False),
-    sa.Column("spec_sha256", sa.String(64), nullable=False),
-    sa.Column("training_config", sa.JSON, nullable=False),
-    # who, when, and which guards were overridden
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("promoted_by", sa.String(200), nullable=False),
-    sa.Column("forced", sa.Boolean, nullable=False),
-    sa.Column("overridden", sa.JSON, nullable=False),  # guard failures force=True overrode
-    sa.Column("gate", sa.JSON, nullable=False),  # the regression-gate verdict at promotion time
-    sa.UniqueConstraint("name", "version", name="uq_model_versions_name_version"),
-    sa.UniqueConstraint("name", "sha256", name="uq_model_versions_name_sha256"),  # idempotent promotion
-)
-
-model_aliases = sa.Table(
-    "model_aliases", metadata,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("alias", sa.String(100), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], name="fk_alias_version"),
-)
-
-# Every alias move, for "who made v7 champion, when, and why".
-alias_moves = sa.Table(
-    "alias_moves", metadata,
-    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("alias", sa.String(100), nullable=False),
-    sa.Column("from_version", sa.Integer, nullable=True),
-    sa.Column("to_version", sa.Integer, nullable=False),
-    sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("moved_by", sa.String(200), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-)
-
-# v2: the leaderboard pages through every version in the spec's "best" order.
-leaderboard_index = sa.Index("ix_model_versions_leaderboard", model_versions.c.score, model_versions.c.ci95_low,
-                             model_versions.c.n, model_versions.c.created_at)
-
-DESCRIPTIONS = {1: "model names, versions, aliases and alias moves", 2: "leaderboard index"}
-# Deltas: MIGRATIONS[v] brings a database at v - 1 to v.
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
-    2: lambda conn: leaderboard_index.create(conn),
-}
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_ADVISORY_LOCK_KEY = 0x7475_6E69_7872  # "tunixr": the schema lock id pre-Alembic code took as well
+# Pre-Alembic version -> the revision with the same shape (3 only if someone dropped alembic_version).
+_ADOPTED_AT = {1: "0001", 2: "0002", 3: "0003"}
+_ALEMBIC_GLOBALS = threading.Lock()
 
 
 class SchemaError(Exception):
     """The database's schema cannot be used by this code; the message says what to do."""
 
 
-def current_version(conn: sa.Connection) -> int:
-    """The highest applied schema version (0 for an empty database)."""
-    if not sa.inspect(conn).has_table(schema_versions.name):
-        return 0
-    return conn.execute(sa.select(sa.func.max(schema_versions.c.version))).scalar() or 0
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """An Alembic `Config` for the registry's revisions; env.py runs on `connection`, in its transaction."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
 
 
-def _stamp(conn: sa.Connection, version: int) -> None:
-    conn.execute(schema_versions.insert().values(version=version, description=DESCRIPTIONS[version], applied_at=datetime.now(UTC)))
+@cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
 
 
-def upgrade(conn: sa.Connection) -> tuple[int, int]:
-    """Bring the schema to `SCHEMA_VERSION` inside the caller's (write-locked) transaction.
+def head_revision() -> str:
+    """The newest revision this code ships (the schema it reads and writes), e.g. "0003"."""
+    head = _script().get_current_head()
+    assert head is not None, f"no revisions in {MIGRATIONS_DIR}"
+    return head
+
+
+def is_known(revision: str) -> bool:
+    """Whether this code ships `revision` (else the database is newer than this code)."""
+    return revision in {script.revision for script in _script().walk_revisions()}
+
+
+def _state(conn: sa.Connection) -> tuple[str | None, bool]:
+    """`(revision, stamped)`: Alembic's stamp, else the pre-Alembic version's revision (unstamped)."""
+    stamped = MigrationContext.configure(conn).get_current_revision()
+    if stamped is not None:
+        return stamped, True
+    has_legacy = sa.inspect(conn).has_table(schema_versions.name)
+    legacy = (conn.execute(sa.select(sa.func.max(schema_versions.c.version))).scalar() if has_legacy else 0) or 0
+    return (None if legacy == 0 else _ADOPTED_AT.get(legacy, f"legacy-v{legacy}")), False
+
+
+def current_revision(conn: sa.Connection) -> str | None:
+    """The database's revision; a pre-Alembic database reads as the revision it will be adopted at.
+
+    Args:
+        conn: A connection to the registry database (only read).
 
     Returns:
-        `(version before, version after)`.
+        The revision id; "legacy-vN" for a pre-Alembic version this code does not know; None when empty.
+    """
+    return _state(conn)[0]
+
+
+def newer_than_this_code(url: str, revision: str) -> SchemaError:
+    """The refusal for a database at a revision this code does not ship."""
+    return SchemaError(f"the registry at {url} is at {revision}, newer than this code ({head_revision()}); "
+                       "upgrade tunix-rt-pipelines before using it")
+
+
+def _migrate(engine: sa.Engine, run: Callable[[Config], None]) -> tuple[str | None, str | None]:
+    """Lock, check, adopt if needed and `run(config)`, all in one write transaction; `(before, after)`."""
+
+    def work(conn: sa.Connection) -> tuple[str | None, str | None]:
+        if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE (write_transaction) is the lock
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        before, stamped = _state(conn)  # read under the lock: another upgrader may just have finished
+        if before is not None and not is_known(before):
+            raise newer_than_this_code(safe_url(engine), before)
+        with _ALEMBIC_GLOBALS:
+            config = alembic_config(conn)
+            if before is not None and not stamped:  # adoption: the shape is already there, so only record it
+                command.stamp(config, before)
+            run(config)  # a no-op when already at the target
+        return before, _state(conn)[0]
+
+    return write_transaction(engine, work)
+
+
+def upgrade(engine: sa.Engine) -> tuple[str | None, str | None]:
+    """Bring the database to `head_revision()`: create it, adopt a pre-Alembic one, or apply new revisions.
+
+    Args:
+        engine: The registry's engine (`store.make_engine`).
+
+    Returns:
+        `(revision before or None when empty, revision after)`; equal when there was nothing to do.
+
+    Raises:
+        SchemaError: The database is newer than this code.
+        RegistryConnectionError: The database cannot be reached.
+    """
+    with connect(engine) as conn:  # the usual case, already at head, needs no write lock
+        now, stamped = _state(conn)
+    if now == head_revision() and stamped:
+        return now, now
+    return _migrate(engine, lambda config: command.upgrade(config, "head"))
+
+
+def downgrade(engine: sa.Engine, revision: str) -> tuple[str | None, str | None]:
+    """Take the database back to `revision` ("base": drop everything), for rollbacks and tests.
+
+    Returns:
+        `(revision before, revision after or None at base)`.
 
     Raises:
         SchemaError: The database is newer than this code.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-    before = current_version(conn)
-    if before > SCHEMA_VERSION:
-        raise SchemaError(f"the registry database is at schema v{before}, newer than this code (v{SCHEMA_VERSION}); "
-                          "upgrade tunix-rt-pipelines before using it")
-    if before == 0:
-        metadata.create_all(conn)
-        for version in range(1, SCHEMA_VERSION + 1):
-            _stamp(conn, version)
-    else:
-        for version in range(before + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[version](conn)
-            _stamp(conn, version)
-    return before, SCHEMA_VERSION
+    return _migrate(engine, lambda config: command.downgrade(config, revision))

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from tunix_rt_pipelines.lib.evaluation.best import BEST_ORDER
-from tunix_rt_pipelines.lib.registry.schema import alias_moves, model_aliases, model_names, model_versions
+from tunix_rt_pipelines.lib.registry.tables import alias_moves, model_aliases, model_names, model_versions
 
 T = TypeVar("T")
 LATEST = "latest"  # a built-in alias: the highest version of a name

@@ -133,23 +133,6 @@ def plot_trials(records: Sequence[TrialRecord], path: Path) -> None:
     plt.close(fig)
 
 
-@dataclass(frozen=True)
-class SweepRef:
-    """What `tuning_sweep` hands downstream (promotion): the best trial and where everything is."""
-
-    sweep_id: str
-    results_path: str
-    best_trial: str
-    best_params: dict[str, Any]
-    best_score: float
-    best_ci95: tuple[float, float]
-    best_checkpoint_path: str
-    best_checkpoint_sha256: str
-    best_evaluation_path: str
-    evaluator: str
-    forced: bool
-
-
 def failure_message(records: Sequence[TrialRecord], max_failures: int) -> str | None:
     """Why the sweep fails, or None: more failed trials than allowed, or no trial succeeded."""
     failed = [r for r in records if r.status == FAILED]

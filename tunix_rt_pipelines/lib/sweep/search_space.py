@@ -8,7 +8,7 @@ A space maps training hyperparameter names to dimensions, each discriminated by 
     randint     {min, max}                min < max, integers, max INCLUSIVE
     quniform    {min, max, q}             min < max, q > 0, min and max multiples of q
 
-Only the known training hyperparameters may appear (the fields of `TrainingConfig` minus the
+Only the known training hyperparameters may appear (the fields of `TrainSettings` minus the
 hardware and bookkeeping ones in `NOT_HYPERPARAMETERS`). Every problem is reported at once as
 `search_space.<key>: <problem>`, and an unknown key names the allowed ones. Beyond the shape,
 the bounds (or every choice) must be valid values of the training field itself, so a space can
@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-# TrainingConfig fields that are not hyperparameters: the hardware comes from the sweep's
+# TrainSettings fields that are not hyperparameters: the hardware comes from the sweep's
 # per-trial resources, and the rest is bookkeeping or a smoke-run knob of the base config.
 NOT_HYPERPARAMETERS = frozenset({"device", "dtype", "num_threads", "save_steps", "logging_steps", "max_train_samples"})
 
@@ -141,7 +141,7 @@ def parse_search_space(raw: Mapping[str, Any], fields: Mapping[str, FieldInfo]) 
 
     Args:
         raw: `{hyperparameter: {"type": ..., ...}}`.
-        fields: The training config's pydantic fields (`TrainingConfig.model_fields`).
+        fields: The training config's pydantic fields (`TrainSettings.model_fields`).
 
     Returns:
         `{hyperparameter: Dimension}` in the order given.

@@ -8,7 +8,8 @@ Layout of one trial's folder, `<sweep>/trials/<trial id>/`:
 
     attempts.jsonl     one line per start of this trial (a resumed sweep must not add lines to finished trials)
     training/          `train()`'s folder: resumable checkpoints while it runs, then the model
-    predictions/       predictions.jsonl, predictions_meta.json, evaluation.json (per-item results)
+    predictions/       predictions.jsonl, predictions_meta.json
+    evaluation/        evaluation.json (per-item results)
 
 The trained model is reported as the trial's Ray checkpoint (Ray copies it to
 `<sweep>/<experiment>/trial_<id>/checkpoint_000000/`) and the working copy is then removed.
@@ -27,11 +28,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, load_rows
+from tunix_rt_pipelines.lib.inference.settings import GenerationSettings
 from tunix_rt_pipelines.lib.sweep.search_space import coerce_params
+from tunix_rt_pipelines.lib.training.settings import TrainSettings
 
 ATTEMPTS_FILE = "attempts.jsonl"
 
@@ -40,13 +42,15 @@ ATTEMPTS_FILE = "attempts.jsonl"
 class TrialInputs:
     """What every trial of a sweep shares (sent once to the workers with `tune.with_parameters`)."""
 
-    base_dir: str  # the base checkpoint folder
+    base_dir: Path  # the base checkpoint folder
     traces: DatasetRef
+    traces_dir: Path  # the traces' dataset folder
     golden: DatasetRef
+    golden_dir: Path
     spec_sha256: str  # the locked evaluator's hash, recorded with every evaluation
-    training: dict[str, Any]  # TrainingConfig.model_dump(): the base every trial's params override
-    inference: dict[str, Any]  # InferenceConfig.model_dump()
-    work_root: str  # <sweep>/trials
+    training: TrainSettings  # the base every trial's params override
+    inference: GenerationSettings
+    work_root: Path  # <sweep>/trials
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     int_keys: frozenset[str] = field(default_factory=frozenset)  # training fields holding integers
@@ -58,14 +62,7 @@ class TrialOutcome:
     model_dir: Path
 
 
-class Settings(SimpleNamespace):
-    """Attribute access plus `model_dump()`: what `train`/`predict` use of a `dg.Config`, without dagster."""
-
-    def model_dump(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-
-def trial_settings(inputs: TrialInputs, params: dict[str, Any]) -> tuple[Settings, Settings]:
+def trial_settings(inputs: TrialInputs, params: dict[str, Any]) -> tuple[TrainSettings, GenerationSettings]:
     """Training and inference settings of one trial: the base, the sampled params, and the trial's hardware.
 
     The device follows the Ray reservation, never "auto": a CPU trial on a GPU host must not
@@ -73,9 +70,10 @@ def trial_settings(inputs: TrialInputs, params: dict[str, Any]) -> tuple[Setting
     """
     device = "cuda" if inputs.gpus_per_trial > 0 else "cpu"
     threads = max(1, math.ceil(inputs.cpus_per_trial))
-    training = {**inputs.training, **coerce_params(params, inputs.int_keys), "device": device, "num_threads": threads}
-    inference = {**inputs.inference, "device": device}
-    return Settings(**training), Settings(**inference)
+    # Validated again, so a sampled value outside a field's constraints fails the trial loudly.
+    training = TrainSettings.model_validate({**inputs.training.model_dump(), **coerce_params(params, inputs.int_keys),
+                                             "device": device, "num_threads": threads})
+    return training, inputs.inference.model_copy(update={"device": device})
 
 
 def record_attempt(work: Path) -> int:
@@ -96,7 +94,7 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
     """Train with `params`, predict golden-v1 with the result and score it with the locked metric.
 
     Args:
-        params: Sampled hyperparameters (names of `TrainingConfig` fields).
+        params: Sampled hyperparameters (names of `TrainSettings` fields).
         inputs: The sweep's shared inputs.
         work: This trial's folder (the same trial always gets the same folder, so an
             interrupted trial resumes its training from its last checkpoint).
@@ -111,11 +109,11 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
 
     start = time.perf_counter()
     training, inference = trial_settings(inputs, params)
-    result = train(Path(inputs.base_dir), load_rows(inputs.traces), training, work / "training")
+    result = train(inputs.base_dir, load_rows(inputs.traces_dir, inputs.traces), training, work / "training")
     model = describe_folder("sweep-trial", result.model_dir)
-    items = load_rows(inputs.golden)
+    items = load_rows(inputs.golden_dir, inputs.golden)
     predictions = predict(result.model_dir, model.sha256, items, inputs.golden.sha256, inference, work / "predictions")
-    evaluation, _ = evaluate_predictions(Path(predictions.path), items, inputs.golden.key, inputs.golden.sha256, inputs.spec_sha256)
+    evaluation = evaluate_predictions(predictions.path, items, inputs.golden, inputs.spec_sha256, work / "evaluation")
     metrics = {
         "answer_correctness": evaluation.score,
         "ci95_low": evaluation.ci95[0],
@@ -127,7 +125,7 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
         "train_seconds": result.wall_seconds,
         "model_sha256": model.sha256,
         "evaluator": evaluation.evaluator,
-        "evaluation_path": evaluation.path,
+        "evaluation_path": str(evaluation.path),
         "trial_seconds": time.perf_counter() - start,
     }
     return TrialOutcome(metrics=metrics, model_dir=result.model_dir)

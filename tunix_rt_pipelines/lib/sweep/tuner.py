@@ -16,7 +16,6 @@ has connected (see `resources/ray_cluster.py`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tunix_rt_pipelines.lib.files import atomic_write_text
+from tunix_rt_pipelines.lib.hashing import folder_key
 from tunix_rt_pipelines.lib.ray_env import import_ray
 from tunix_rt_pipelines.lib.sweep.results import FAILED, SUCCEEDED, UNFINISHED, TrialRecord
 from tunix_rt_pipelines.lib.sweep.search_space import to_tune_domains
@@ -62,8 +62,8 @@ class SweepRun:
 
 
 def sweep_key(identity: Mapping[str, Any]) -> str:
-    """16 hex characters naming the sweep: the same inputs and settings, the same folder."""
-    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """The sweep's folder name: the same inputs and settings, the same folder (so a rerun resumes)."""
+    return folder_key(identity)
 
 
 def claim_sweep_dir(sweep_dir: Path, identity: Mapping[str, Any]) -> None:
@@ -168,7 +168,7 @@ def run_sweep(plan: SweepPlan) -> SweepRun:
     """
     tuner, resumed = build_tuner(plan)
     grid = tuner.fit()
-    work_root = Path(plan.inputs.work_root)
+    work_root = plan.inputs.work_root
     records = sorted((trial_record(r, work_root, plan.metric) for r in grid), key=lambda r: r.index)
     finished = sum(r.status in (SUCCEEDED, FAILED) for r in records)
     if finished < plan.num_samples:

@@ -58,26 +58,3 @@ class TraceDataset:
 
     def __getitem__(self, i: int) -> dict[str, list[int]]:
         return {"input_ids": self.examples[i].input_ids, "labels": self.examples[i].labels}
-
-
-class PadCollator:
-    """Right-pads a batch; counts the real (non-pad) tokens it has seen for throughput figures."""
-
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-        self.tokens_seen = 0
-
-    def __call__(self, batch: list[dict[str, list[int]]]):
-        import torch
-
-        width = max(len(b["input_ids"]) for b in batch)
-        ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)   # (B, T)
-        labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)     # (B, T)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)                    # (B, T)
-        for row, b in enumerate(batch):
-            n = len(b["input_ids"])
-            ids[row, :n] = torch.tensor(b["input_ids"])
-            labels[row, :n] = torch.tensor(b["labels"])
-            mask[row, :n] = 1
-        self.tokens_seen += int(mask.sum())
-        return {"input_ids": ids, "attention_mask": mask, "labels": labels}

@@ -1,6 +1,6 @@
 """Supervised fine-tuning with transformers' `Trainer`, resumable after a crash.
 
-Layout of one training folder (`work_dir`, keyed by base model, data and config):
+Layout of one training folder (`work_dir`, keyed by base model, data and settings):
 
     checkpoints/checkpoint-N/   Trainer's resumable state, every `save_steps`; removed on success
     model/                      the trained checkpoint: safetensors, tokenizer, training_config.json,
@@ -9,25 +9,23 @@ Layout of one training folder (`work_dir`, keyed by base model, data and config)
 
 `Trainer` is used rather than a plain loop because it gives exact resumption (optimizer,
 scheduler, RNG and data position) for free; benchmarks/training_throughput.py shows its
-overhead against a bare torch loop on the same batches.
+overhead against a bare torch loop on the same batches. Batches are padded by transformers'
+`DataCollatorForSeq2Seq` (labels padded with -100), and real tokens are counted by the Trainer
+itself (`include_num_input_tokens_seen="non_padding"`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from tunix_rt_pipelines.lib.training.data import (
-    PadCollator,
-    TraceDataset,
-    encode_traces,
-)
+from tunix_rt_pipelines.lib.hashing import folder_key
+from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, TraceDataset, encode_traces
+from tunix_rt_pipelines.lib.training.settings import TrainSettings
 
 
 @dataclass(frozen=True)
@@ -43,10 +41,9 @@ class TrainingResult:
     too_long: int
 
 
-def training_key(base_sha256: str, traces_sha256: str, config: Any) -> str:
-    """The `work_dir` name for one (base model, traces, config): a rerun after a crash finds its checkpoints."""
-    payload = json.dumps([base_sha256, traces_sha256, config.model_dump()], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def training_key(base_sha256: str, traces_sha256: str, settings: TrainSettings) -> str:
+    """The `work_dir` name for one (base model, traces, settings): a rerun after a crash finds its checkpoints."""
+    return folder_key(base_sha256, traces_sha256, settings.model_dump())
 
 
 def _latest_checkpoint(checkpoints: Path) -> Path | None:
@@ -54,29 +51,29 @@ def _latest_checkpoint(checkpoints: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
-def _training_arguments(config: Any, output_dir: Path, device: str):
+def _training_arguments(settings: TrainSettings, output_dir: Path, device: str):
     from transformers import TrainingArguments
 
     return TrainingArguments(
         output_dir=str(output_dir),
-        max_steps=config.max_steps if config.max_steps > 0 else -1,
-        num_train_epochs=config.num_train_epochs,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_steps,
-        lr_scheduler_type=config.lr_scheduler,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
+        max_steps=settings.max_steps if settings.max_steps > 0 else -1,
+        num_train_epochs=settings.num_train_epochs,
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_steps,
+        lr_scheduler_type=settings.lr_scheduler,
+        weight_decay=settings.weight_decay,
+        max_grad_norm=settings.max_grad_norm,
         adam_beta2=0.98,  # shorter second-moment memory suits short runs from scratch
-        logging_steps=config.logging_steps,
+        logging_steps=settings.logging_steps,
         logging_first_step=True,
         save_strategy="steps",
-        save_steps=config.save_steps,
+        save_steps=settings.save_steps,
         save_total_limit=2,
-        seed=config.seed,
-        data_seed=config.seed,
-        bf16=config.dtype == "bfloat16" and device.startswith("cuda"),
+        seed=settings.seed,
+        data_seed=settings.seed,
+        bf16=settings.dtype == "bfloat16" and device.startswith("cuda"),
         use_cpu=device == "cpu",
         report_to="none",
         disable_tqdm=True,
@@ -84,6 +81,7 @@ def _training_arguments(config: Any, output_dir: Path, device: str):
         dataloader_num_workers=0,  # tokenized in memory already; workers would only add process overhead
         dataloader_pin_memory=device.startswith("cuda"),
         remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",  # tokens/s counts real tokens, not pads
     )
 
 
@@ -116,7 +114,14 @@ def _progress_callback(report: Callable[[str], None]):
     return _Progress()
 
 
-def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbacks: Sequence = (),
+def _tokens_at(checkpoint: Path | None) -> int:
+    """Real tokens the Trainer had seen when `checkpoint` was saved (0 when starting afresh)."""
+    if checkpoint is None:
+        return 0
+    return int(json.loads((checkpoint / "trainer_state.json").read_text()).get("num_input_tokens_seen", 0))
+
+
+def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: Path, callbacks: Sequence = (),
           progress: Callable[[str], None] | None = None) -> TrainingResult:
     """Fine-tune the model in `base_dir` on `traces`, resuming from `work_dir/checkpoints` if a
     previous attempt crashed.
@@ -124,7 +129,7 @@ def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbac
     Args:
         base_dir: A checked model folder (safetensors + tokenizer).
         traces: `TrainingTrace` rows.
-        config: A `TrainingConfig`.
+        settings: The training settings.
         work_dir: This training's folder; the same inputs must map to the same folder.
         callbacks: Extra `TrainerCallback`s (tests use one to simulate a crash).
         progress: Called with a one-line summary at every logging step.
@@ -133,28 +138,29 @@ def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbac
         Where the trained model is and how training went.
     """
     import torch
-    from transformers import PrinterCallback, Trainer
+    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer
 
     from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
 
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
-    device = resolve_device(config.device)
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    device = resolve_device(settings.device)
     model, tokenizer = load_model(base_dir, device=device, dtype="float32")
     model.train()
     tokenizer.padding_side = "right"
-    rows = list(traces)[: config.max_train_samples or None]
-    encoded = encode_traces(rows, tokenizer, config.max_seq_length)
+    rows = list(traces)[: settings.max_train_samples or None]
+    encoded = encode_traces(rows, tokenizer, settings.max_seq_length)
     if not encoded.examples:
-        raise ValueError(f"no training examples: {len(rows)} traces, {encoded.too_long} longer than max_seq_length={config.max_seq_length}")
+        raise ValueError(f"no training examples: {len(rows)} traces, {encoded.too_long} longer than max_seq_length={settings.max_seq_length}")
 
     checkpoints = work_dir / "checkpoints"
     resume = _latest_checkpoint(checkpoints)
-    collator = PadCollator(tokenizer.pad_token_id)
-    trainer = Trainer(model=model, args=_training_arguments(config, checkpoints, device), data_collator=collator,
+    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX)  # right-pads (padding_side set above)
+    trainer = Trainer(model=model, args=_training_arguments(settings, checkpoints, device), data_collator=collator,
                       train_dataset=TraceDataset(encoded.examples),
                       callbacks=list(callbacks) + ([_progress_callback(progress)] if progress else []))
     trainer.remove_callback(PrinterCallback)  # the loss history is returned and plotted instead of printed
+    tokens_before = _tokens_at(resume)  # read now: the Trainer rotates old checkpoints away
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     wall = time.perf_counter() - start
@@ -168,13 +174,13 @@ def train(base_dir: Path, traces: Sequence, config: Any, work_dir: Path, callbac
     (model_dir / "training_args.bin").unlink(missing_ok=True)  # a pickle; training_config.json says the same
     tokenizer.padding_side = "left"
     tokenizer.save_pretrained(model_dir)
-    (model_dir / "training_config.json").write_text(json.dumps({**config.model_dump(), "examples": len(encoded.examples),
+    (model_dir / "training_config.json").write_text(json.dumps({**settings.model_dump(), "examples": len(encoded.examples),
                                                                 "too_long": encoded.too_long}, indent=2, sort_keys=True) + "\n")
     (model_dir / "loss_history.json").write_text(json.dumps(history, indent=1) + "\n")
 
     resumed = int(resume.name.split("-")[-1]) if resume else 0
     result = TrainingResult(model_dir=model_dir, steps=trainer.state.global_step, final_loss=history[-1]["loss"] if history else float("nan"),
-                            loss_history=history, tokens_per_second=collator.tokens_seen / wall if wall else 0.0,
+                            loss_history=history, tokens_per_second=(trainer.state.num_input_tokens_seen - tokens_before) / wall if wall else 0.0,
                             wall_seconds=wall, resumed_from_step=resumed, examples=len(encoded.examples), too_long=encoded.too_long)
     (work_dir / "stats.json").write_text(json.dumps({"wall_seconds": wall, "tokens_per_second": result.tokens_per_second,
                                                      "resumed_from_step": resumed, "device": device}, indent=2) + "\n")

@@ -1,13 +1,13 @@
-"""Reading, validating and hashing dataset files: `items.jsonl` plus `manifest.json`.
+"""Reading, validating and hashing dataset folders: `items.jsonl` plus `manifest.json`.
 
-Nothing here skips a bad line silently: every problem is returned as a `Problem` that names the
-file, the 1-based line, the field and what is wrong, so the CLI and the asset checks report all
-of them at once. Line 0 means the file as a whole.
+Lines are parsed by the project's one JSONL reader (`lib/jsonl.py`), then validated against the
+data contract. Nothing is skipped silently: every problem is a `Problem` naming the file, the
+1-based line, the field and what is wrong, so the CLI and the asset checks report all of them at
+once. Line 0 means the file as a whole.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 from collections import Counter
@@ -26,22 +26,11 @@ from tunix_rt_pipelines.lib.datasets.contract import (
     Manifest,
     TrainingTrace,
 )
+from tunix_rt_pipelines.lib.hashing import sha256_bytes
+from tunix_rt_pipelines.lib.jsonl import Problem, canonical_line, read_jsonl_lines
 
 ITEMS_FILE = "items.jsonl"
 MANIFEST_FILE = "manifest.json"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a dataset file, printable as `FILE:LINE: FIELD: message`."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
 
 @dataclass
@@ -66,18 +55,9 @@ class Dataset:
         return self.manifest_problems + self.problems
 
 
-def canonical_line(obj: object) -> str:
-    """The canonical JSON form of one row: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def canonical_jsonl(rows: Iterable[BaseModel]) -> bytes:
     """Canonical bytes of a list of rows: what `items.jsonl` holds and what its sha256 covers."""
     return "".join(canonical_line(r.model_dump(mode="json")) + "\n" for r in rows).encode("utf-8")
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def normalize_prompt(prompt: str) -> str:
@@ -161,43 +141,10 @@ def read_jsonl(path: Path, kind: DatasetKind | None = None, display: str | None 
         A `Dataset` whose `rows` are the valid rows and whose `problems` list every bad line.
     """
     name = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return Dataset(path, kind or "eval", [], [Problem(name, 0, "<file>", f"cannot read: {exc.strerror or exc}")], "", 0)
-
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the final newline ends the last line; it does not start an empty one
-    problems: list[Problem] = []
-    parsed: list[tuple[int, object]] = []
-    canonical: list[bytes] = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(name, number, "<line>", f"not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8"))
-            canonical.append(line)
-            continue
-        if not text.strip():
-            problems.append(Problem(name, number, "<line>", "blank line; remove it"))
-            canonical.append(line)
-            continue
-        try:
-            obj = json.loads(text)
-            canonical_bytes = canonical_line(obj).encode("utf-8")
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(name, number, "<json>", f"invalid JSON at column {exc.colno}: {exc.msg}"))
-            canonical.append(line)
-            continue
-        except (ValueError, RecursionError, UnicodeEncodeError) as exc:
-            # Valid JSON syntax Python cannot hold: a lone surrogate escape, an integer of
-            # thousands of digits, nesting deeper than the recursion limit.
-            problems.append(Problem(name, number, "<json>", f"unsupported JSON value: {type(exc).__name__}: {str(exc)[:80]}"))
-            canonical.append(line)
-            continue
-        canonical.append(canonical_bytes)
-        parsed.append((number, obj))
+    lines = read_jsonl_lines(path, name)
+    if not lines.readable:
+        return Dataset(path, kind or "eval", [], lines.problems, "", 0)
+    problems, parsed = list(lines.problems), lines.objects
 
     kind = kind or _guess_kind([obj for _, obj in parsed])
     model = ROW_MODELS[kind]
@@ -218,11 +165,11 @@ def read_jsonl(path: Path, kind: DatasetKind | None = None, display: str | None 
         first_seen[row.id] = number
         rows.append(row)
 
-    if not lines:
+    if not lines.line_count:
         problems.append(Problem(name, 0, "<file>", "no items: the dataset is empty"))
     problems.sort(key=lambda p: p.line)
-    digest = sha256_hex(b"".join(c + b"\n" for c in canonical))
-    return Dataset(path, kind, rows, problems, digest, len(lines))
+    digest = sha256_bytes(b"".join(c + b"\n" for c in lines.canonical))
+    return Dataset(path, kind, rows, problems, digest, lines.line_count)
 
 
 def _check_manifest(manifest: Manifest, data: Dataset, name: str) -> list[Problem]:
