@@ -1,6 +1,7 @@
 """The tunix-rt code location: every Dagster object under `defs/`, loaded as a folder, plus the
 policies that cut across it (in-process execution, derived code versions)."""
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -12,8 +13,12 @@ from tunix_rt_pipelines.defs.code_versions import with_derived_code_versions
 # the folder load needs no project file, so the installed wheel loads the same definitions.
 _PROJECT_ROOT = Path(defs_folder.__file__).resolve().parent.parent.parent
 
-defs = with_derived_code_versions(dg.Definitions.merge(
-    dg.ComponentTree.from_module(defs_module=defs_folder, project_root=_PROJECT_ROOT).build_defs(),
-    # Every step loads torch/transformers; a process per step would re-import them (~8 s) each time.
-    dg.Definitions(executor=dg.in_process_executor),
-))
+with warnings.catch_warnings():
+    # Dagster 1.13 marks the folder loader's internals and map_asset_specs "preview"; they are the
+    # documented way to do this, and the warning would otherwise open every CLI command's output.
+    warnings.simplefilter("ignore", dg.PreviewWarning)
+    defs = with_derived_code_versions(dg.Definitions.merge(
+        dg.ComponentTree.from_module(defs_module=defs_folder, project_root=_PROJECT_ROOT).build_defs(),
+        # Every step loads torch/transformers; a process per step would re-import them (~8 s) each time.
+        dg.Definitions(executor=dg.in_process_executor),
+    ))

@@ -112,3 +112,16 @@ def test_an_edit_marks_the_asset_and_its_downstream_stale_on_a_real_instance(tmp
         assert all(status[k] == StaleStatus.FRESH for k in set(selection) - stale)
     causes = get_stale_status_resolver(instance, list(edited.assets)).get_stale_causes(dg.AssetKey("base_evaluation"))
     assert [c.reason for c in causes] == ["has a new code version"]
+
+
+def test_two_assets_in_one_file_do_not_share_an_edit():
+    """The comparison's table helper sits in the same module as both evaluations: editing it moves only base_vs_trained."""
+    target = Path("tunix_rt_pipelines") / "defs" / "evaluation" / "assets.py"
+
+    def read(path: Path) -> str:
+        text = path.read_text()
+        return text.replace('dg.TableColumn("delta", "float")', 'dg.TableColumn("delta", "string")') if path.as_posix().endswith(
+            target.as_posix()) else text
+
+    # Nothing is downstream of the comparison, and the evaluations beside it in the file do not change.
+    assert changed(versions_of(defs), versions_of(with_derived_code_versions(defs, read=read))) == {"base_vs_trained"}

@@ -121,12 +121,10 @@ def latest_report(instance, artifacts_root: Path | None = None) -> dict[str, Any
         instance: The Dagster instance the runs are in.
         artifacts_root: Where its pointer is resolved; default: the code location's `storage` resource.
     """
-    import dagster as dg
-
     from tunix_rt_pipelines.lib.pointer import Pointer
-    from tunix_rt_pipelines.resources.storage import PATH_KEY, SHA256_KEY
+    from tunix_rt_pipelines.resources.storage import PATH_KEY, SHA256_KEY, materialization
 
-    event = instance.get_latest_materialization_event(dg.AssetKey("base_vs_trained"))
+    event = materialization(instance, "base_vs_trained")
     if event is None:
         raise LookupError(f"no base_vs_trained result in {os.environ.get('DAGSTER_HOME')}; run `uv run tunix-rt run` first")
     meta = event.asset_materialization.metadata
@@ -154,9 +152,9 @@ def latest_report(instance, artifacts_root: Path | None = None) -> dict[str, Any
 
 def _registered_in_run(instance, run_id: str) -> dict[str, Any] | None:
     """The registry version `registered_model` produced in the same run, if it ran."""
-    import dagster as dg
+    from tunix_rt_pipelines.resources.storage import materialization
 
-    event = instance.get_latest_materialization_event(dg.AssetKey("registered_model"))
+    event = materialization(instance, "registered_model", run_id)
     if event is None or event.run_id != run_id:
         return None
     meta = event.asset_materialization.metadata

@@ -61,12 +61,15 @@ def _strip(tree: ast.Module) -> ast.Module:
 class _Imports:
     modules: dict[str, str] = field(default_factory=dict)  # local name -> the project module it names or comes from
     attrs: dict[str, str] = field(default_factory=dict)  # local name -> the attribute imported from that module
+    dotted: set[str] = field(default_factory=set)  # `import tunix_rt_pipelines.x.y`: used through the package name
 
     def add(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith(PROJECT) and alias.asname:
                     self.modules[alias.asname] = alias.name
+                elif alias.name.startswith(f"{PROJECT}."):
+                    self.dotted.add(alias.name)
             return
         if node.level or not (node.module or "").startswith(PROJECT):
             return  # the project uses absolute imports only; anything else is a third-party library
@@ -131,6 +134,8 @@ class _Collector:
         self.parts[name] = info.fingerprint
         for local, target in info.imports.modules.items():
             self.use(target, info.imports.attrs.get(local) if target.startswith(DEFS) else None)
+        for target in info.imports.dotted:
+            self.module(target)
 
     def definition(self, module: str, name: str) -> None:
         """One top-level definition of a defs module, and what it uses."""
@@ -145,8 +150,13 @@ class _Collector:
                 local.add(sub)
                 for used, target in local.modules.items():
                     self.use(target, local.attrs.get(used))
+                for target in local.dotted:
+                    self.module(target)
             elif isinstance(sub, ast.Name):
-                if sub.id in info.imports.modules:
+                if sub.id == PROJECT:  # `tunix_rt_pipelines.x.y.f()` after `import tunix_rt_pipelines.x.y`
+                    for target in info.imports.dotted:
+                        self.module(target)
+                elif sub.id in info.imports.modules:
                     self.use(info.imports.modules[sub.id], info.imports.attrs.get(sub.id))
                 elif sub.id in info.top:
                     self.definition(module, sub.id)
