@@ -45,16 +45,14 @@ def _is_module(name: str) -> bool:
         return False
 
 
-def _strip(tree: ast.Module) -> ast.Module:
+def _strip(node: ast.AST) -> None:
     """Drop docstrings and decorators in place: they do not change what the code computes."""
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            node.decorator_list = []
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-                node.body = node.body[1:] or [ast.Pass()]
-    return tree
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        node.decorator_list = []
+    if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            node.body = node.body[1:] or [ast.Pass()]
 
 
 @dataclass
@@ -97,9 +95,10 @@ def _module(name: str, read: Reader | None = None) -> _Module:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
         raise ModuleNotFoundError(name)
-    tree = _strip(ast.parse((read or Path.read_text)(Path(spec.origin))))
+    tree = ast.parse((read or Path.read_text)(Path(spec.origin)))
     imports, top = _Imports(), {}
-    for node in ast.walk(tree):  # every import, also those inside functions (the lazy heavy ones)
+    for node in ast.walk(tree):  # one pass: every import, also those inside functions (the lazy heavy ones)
+        _strip(node)
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.add(node)
     for node in tree.body:
