@@ -21,6 +21,7 @@ def main(artifacts: Path) -> dict:
     from tunix_rt_pipelines.lib.evaluation.compare import compare
     from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions, read_evaluation
     from tunix_rt_pipelines.lib.inference.predict import predict, predictions_key
+    from tunix_rt_pipelines.lib.models.builtin import is_builtin
     from tunix_rt_pipelines.lib.models.loading import describe_folder, resolve_device
     from tunix_rt_pipelines.lib.training.train import train, training_key
     from tunix_rt_pipelines.resources.model_loader import BaseModelResource
@@ -41,7 +42,8 @@ def main(artifacts: Path) -> dict:
     g, device = refs["golden-v1"], resolve_device(inference.device)
     base_pred = predict(base.path, base.sha256, golden, g.sha256, inference,
                         artifacts / "predictions" / predictions_key(base.sha256, g.sha256, inference, device), model_name=base.name)
-    result = train(base.path, traces, training, artifacts / "training" / training_key(base.sha256, refs["reasoning-traces-v1"].sha256, training))
+    result = train(base.path, traces, training, artifacts / "training" / training_key(base.sha256, refs["reasoning-traces-v1"].sha256, training),
+                   builtin_base=is_builtin(base.name))
     trained = describe_folder(f"{base.name}+sft", result.model_dir)
     trained_pred = predict(result.model_dir, trained.sha256, golden, g.sha256, inference,
                            artifacts / "predictions" / predictions_key(trained.sha256, g.sha256, inference, device), model_name=trained.name)

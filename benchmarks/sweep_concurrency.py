@@ -55,7 +55,7 @@ def _inputs(work: Path, sizes: dict, model_dir: Path):
     return TrialInputs(base_dir=model_dir, traces=ref(TRACES_KEY), traces_dir=DATASETS / TRACES_KEY, golden=ref(GOLDEN_KEY),
                        golden_dir=DATASETS / GOLDEN_KEY, spec_sha256=spec_sha256(), training=TrainSettings(**sizes["training"]),
                        inference=GenerationSettings(**sizes["inference"]), work_root=work / "trials", cpus_per_trial=1.0,
-                       gpus_per_trial=0.0, int_keys=integer_keys(TrainSettings.model_fields))
+                       gpus_per_trial=0.0, int_keys=integer_keys(TrainSettings.model_fields), builtin_base=True)
 
 
 def _ray_sweep(name: str, root: Path, inputs, trials: int, concurrent: int, reuse: bool) -> tuple[float, list]:

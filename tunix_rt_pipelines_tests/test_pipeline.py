@@ -98,3 +98,25 @@ def test_main_job_under_default_config_beats_the_base(instance, tmp_path):
     result = main_job(tmp_path).execute_in_process(instance=instance)
     metadata = result.asset_materializations_for_node("base_vs_trained")[0].metadata
     assert metadata["delta"].value >= 0.20 and metadata["p_value"].value < 0.01
+
+
+@pytest.mark.slow
+def test_a_brought_instruct_model_runs_the_main_job_with_its_chat_template_and_lora(instance, tmp_path):
+    """TUNIX_RT_BASE_MODEL=<a Qwen2 folder with a chat template and no pad token>: the smoke job runs end to end,
+    prompts with the template (recorded in the predictions) and trains LoRA adapters (recorded in the training metadata)."""
+    from tunix_rt_pipelines.resources.model_loader import BaseModelResource
+    from tunix_rt_pipelines_tests.models.tiny_families import make_family
+
+    folder = make_family("qwen2", tmp_path / "qwen2-instruct", chat=True, pad=False)
+    storage = ProjectStorage(datasets_dir=str(REAL_DATASETS), artifacts_dir=str(tmp_path / "artifacts"))
+    rebound = dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks, jobs=defs.jobs,
+                             resources={**defs.resources, "storage": storage, "base_model": BaseModelResource(name_or_path=str(folder))})
+    result = rebound.resolve_job_def("base_vs_trained_job").execute_in_process(instance=instance, run_config=SMOKE)
+    assert result.success
+    trained = result.asset_materializations_for_node("trained_checkpoint")[0].metadata
+    assert trained["lora"].value is True and 0 < trained["trainable_parameters"].value < trained["total_parameters"].value
+    for side in ("base_predictions", "trained_predictions"):
+        meta = result.asset_materializations_for_node(side)[0].metadata
+        assert meta["prompt_format"].value["style"] == "chat" and len(meta["prompt_format"].value["template_sha256"]) == 64
+    registered = result.asset_materializations_for_node("registered_model")[0].metadata
+    assert registered["model_name"].value == "tunix-rt-qwen2-instruct"

@@ -62,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.add_argument("ref", metavar="VERSION|ALIAS")
     p.add_argument("dest", type=Path)
+    p.add_argument("--adapter-only", action="store_true", help="only the LoRA adapter (for PeftModel.from_pretrained on the base model)")
     p.set_defaults(handler=export)
 
     p = cmds.add_parser("promote", help="Register a checkpoint with its evaluation.json (the same guards as the pipeline).")
@@ -170,8 +171,9 @@ def show(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    version, size = _open().export(args.name, args.ref, args.dest)
-    print(f"exported {version.name} v{version.version} ({size} bytes) to {args.dest}; sha256 {version.sha256} verified")
+    version, size = _open().export(args.name, args.ref, args.dest, adapter_only=args.adapter_only)
+    what = "the LoRA adapter of " if args.adapter_only else ""
+    print(f"exported {what}{version.name} v{version.version} ({size} bytes) to {args.dest}; sha256 {version.sha256} verified")
     return 0
 
 

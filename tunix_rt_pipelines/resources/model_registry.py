@@ -70,8 +70,8 @@ class ModelRegistryResource(dg.ConfigurableResource, ABC):
     def leaderboard(self, name: str | None = None, *, limit: int = 50, offset: int = 0) -> Page[ModelVersion]:
         return self.open().leaderboard(name, limit=limit, offset=offset)
 
-    def export(self, name: str, ref: str | int, dest: Path) -> tuple[ModelVersion, int]:
-        return self.open().export(name, ref, dest)
+    def export(self, name: str, ref: str | int, dest: Path, adapter_only: bool = False) -> tuple[ModelVersion, int]:
+        return self.open().export(name, ref, dest, adapter_only)
 
 
 class SqlModelRegistry(ModelRegistryResource):

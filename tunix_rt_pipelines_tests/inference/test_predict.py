@@ -29,7 +29,7 @@ def trained_tiny(tmp_path_factory, tiny_model_dir):
 
     traces = read_dataset(REAL_DATASETS / "reasoning-traces-v1").rows[:512]
     config = TrainingConfig(max_steps=60, batch_size=16, warmup_steps=5, save_steps=1000, logging_steps=10, num_threads=2)
-    return train(tiny_model_dir, traces, config, tmp_path_factory.mktemp("trained") / "run").model_dir
+    return train(tiny_model_dir, traces, config, tmp_path_factory.mktemp("trained") / "run", builtin_base=True).model_dir
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,43 @@ def test_round_trip_export_loads_with_transformers_and_predicts_the_same(sqlite_
     assert torch.equal(exported[1], original[1])
     # ...and the comparison can tell models apart: the unperturbed base scores the prompts differently.
     assert not torch.allclose(predictions(tiny_model_dir)[1], original[1])
+
+
+def test_a_lora_version_exports_whole_or_as_its_adapter_alone(sqlite_registry: Registry, tmp_path: Path):
+    """The registered LoRA checkpoint carries its adapter (hashed and copied with it); `--adapter-only`
+    gives a folder peft loads onto the base model, and the merged export is a plain model with the adapter beside it."""
+    import torch
+    from peft import PeftModel
+
+    from tunix_rt_pipelines.lib.datasets.reader import read_dataset
+    from tunix_rt_pipelines.lib.models.loading import describe_folder, load_model
+    from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation
+    from tunix_rt_pipelines.lib.training.settings import TrainSettings
+    from tunix_rt_pipelines.lib.training.train import train
+    from tunix_rt_pipelines_tests.models.tiny_families import make_family
+    from tunix_rt_pipelines_tests.registry.factories import DATASETS, make_evaluation
+
+    base = make_family("llama", tmp_path / "base")
+    traces = read_dataset(DATASETS / "reasoning-traces-v1").rows[:32]
+    result = train(base, traces, TrainSettings(max_steps=2, batch_size=8, warmup_steps=0, save_steps=100, lora={"r": 4}), tmp_path / "run")
+    checkpoint = describe_folder("trained", result.model_dir)
+    evaluation = make_evaluation(tmp_path / "eval", checkpoint.sha256, 10)
+    promote(sqlite_registry, candidate_from_evaluation(NAME, checkpoint.path, checkpoint.sha256, evaluation, source_asset="trained_checkpoint"))
+
+    _, size = sqlite_registry.export(NAME, "latest", tmp_path / "adapter", adapter_only=True)
+    assert sorted(p.name for p in (tmp_path / "adapter").iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
+    assert size == sum(p.stat().st_size for p in (tmp_path / "adapter").iterdir())
+    original, _ = load_model(base, device="cpu")
+    adapted = PeftModel.from_pretrained(original, str(tmp_path / "adapter")).merge_and_unload()
+    merged, _ = load_model(result.model_dir, device="cpu")
+    assert all(torch.allclose(adapted.state_dict()[k], v, atol=1e-6) for k, v in merged.state_dict().items())
+
+    sqlite_registry.export(NAME, "latest", tmp_path / "whole")
+    assert (tmp_path / "whole" / "adapter" / "adapter_config.json").is_file() and (tmp_path / "whole" / "model.safetensors").is_file()
+
+
+def test_adapter_only_export_of_a_full_fine_tune_is_refused(sqlite_registry: Registry, tmp_path: Path):
+    promote(sqlite_registry, make_candidate(tmp_path, seed=1))
+    with pytest.raises(ArtifactError, match="trained without LoRA, so it has no adapter"):
+        sqlite_registry.export(NAME, "champion", tmp_path / "out", adapter_only=True)
+    assert not (tmp_path / "out").exists()

@@ -36,4 +36,5 @@ def trial_inputs(tmp_path: Path, tiny_model_dir: Path) -> TrialInputs:
     return TrialInputs(base_dir=tiny_model_dir, traces=dataset_ref(TRACES_KEY), traces_dir=REAL_DATASETS / TRACES_KEY,
                        golden=dataset_ref(GOLDEN_KEY), golden_dir=REAL_DATASETS / GOLDEN_KEY, spec_sha256=spec_sha256(),
                        training=TrainSettings(**SMOKE_TRAINING), inference=GenerationSettings(**SMOKE_INFERENCE),
-                       work_root=tmp_path / "trials", int_keys=integer_keys(TrainSettings.model_fields))
+                       work_root=tmp_path / "trials", int_keys=integer_keys(TrainSettings.model_fields),
+                       builtin_base=True)

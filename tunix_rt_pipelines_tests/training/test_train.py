@@ -48,7 +48,7 @@ def test_traces_longer_than_max_seq_length_are_counted_not_truncated(tiny_model_
 
 
 def test_a_few_steps_change_parameters_and_lower_the_loss(tmp_path, tiny_model_dir):
-    result = train(tiny_model_dir, TRACES, TrainingConfig(max_steps=12, **SMALL), tmp_path / "run")
+    result = train(tiny_model_dir, TRACES, TrainingConfig(max_steps=12, **SMALL), tmp_path / "run", builtin_base=True)
     assert result.steps == 12 and result.resumed_from_step == 0
     losses = [h["loss"] for h in result.loss_history]
     assert losses[-1] < losses[0] * 0.8  # from ~4.6 (uniform over 100 tokens) clearly down
@@ -63,15 +63,15 @@ def test_a_few_steps_change_parameters_and_lower_the_loss(tmp_path, tiny_model_d
 
 def test_crashed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model_dir):
     config = TrainingConfig(max_steps=10, **SMALL)
-    reference = train(tiny_model_dir, TRACES, config, tmp_path / "reference")
+    reference = train(tiny_model_dir, TRACES, config, tmp_path / "reference", builtin_base=True)
 
     work = tmp_path / "crashed"
     with pytest.raises(RuntimeError, match="simulated crash at step 7"):
-        train(tiny_model_dir, TRACES, config, work, callbacks=[CrashAt(7)])
+        train(tiny_model_dir, TRACES, config, work, callbacks=[CrashAt(7)], builtin_base=True)
     assert not (work / "model").exists()  # no trained checkpoint from a crashed run
     assert sorted(p.name for p in (work / "checkpoints").iterdir()) == ["checkpoint-4"]
 
-    resumed = train(tiny_model_dir, TRACES, config, work)
+    resumed = train(tiny_model_dir, TRACES, config, work, builtin_base=True)
     assert resumed.resumed_from_step == 4 and resumed.steps == 10
     # Exact resumption (optimizer, scheduler, RNG, data position): same weights as never crashing.
     assert folder_sha256(resumed.model_dir) == folder_sha256(reference.model_dir)
@@ -79,5 +79,5 @@ def test_crashed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model_dir):
 
 def test_no_usable_traces_fails_before_writing(tmp_path, tiny_model_dir):
     with pytest.raises(ValueError, match="no training examples"):
-        train(tiny_model_dir, TRACES, TrainingConfig(max_steps=2, max_seq_length=10, **{k: v for k, v in SMALL.items()}), tmp_path / "run")
+        train(tiny_model_dir, TRACES, TrainingConfig(max_steps=2, max_seq_length=10, **{k: v for k, v in SMALL.items()}), tmp_path / "run", builtin_base=True)
     assert not (tmp_path / "run").exists()

@@ -28,6 +28,8 @@ def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, 
             "model_sha256": dg.MetadataValue.text(result.model_sha256),
             "dataset_sha256": dg.MetadataValue.text(result.dataset_sha256),
             "items_per_second": dg.MetadataValue.float(round(result.items_per_second, 2)),
+            "prompt_format": dg.MetadataValue.json(result.prompt_format),
+            "decoder": dg.MetadataValue.text(result.decoder),
             **storage.pointer_metadata(result.path, result.predictions_sha256),
         },
     )

@@ -16,6 +16,7 @@ from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.evaluation.spec import metric_id
 from tunix_rt_pipelines.lib.hashing import sha256_file
+from tunix_rt_pipelines.lib.models.builtin import is_builtin
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, describe_folder
 from tunix_rt_pipelines.lib.pointer import Pointer
 from tunix_rt_pipelines.lib.sweep.results import (
@@ -113,8 +114,10 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, ray: Ra
     identity = sweep_identity(config, spec_sha256, golden, traces, base)
     sweep_id = config.sweep_id or sweep_key(identity)
     sweep_dir = storage.artifacts_path("tuning", sweep_id)
+    base_name = str(storage.upstream_metadata(context, "base_checkpoint")["model"].value)
     plan = build_plan(config, sweep_dir, {"base_dir": base.resolve(storage.artifacts_root()), "traces": traces, "traces_dir": traces_dir,
-                                          "golden": golden, "golden_dir": golden_dir, "spec_sha256": spec_sha256})
+                                          "golden": golden, "golden_dir": golden_dir, "spec_sha256": spec_sha256,
+                                          "builtin_base": is_builtin(base_name)})
     try:
         claim_sweep_dir(sweep_dir, identity)
         with ray.session(config.ray_address) as cluster:

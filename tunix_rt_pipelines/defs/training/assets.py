@@ -6,6 +6,7 @@ from tunix_rt_pipelines.defs.metadata import png_markdown
 from tunix_rt_pipelines.defs.models.assets import checkpoint_metadata
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
+from tunix_rt_pipelines.lib.models.builtin import is_builtin
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, describe_folder
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
@@ -20,7 +21,8 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
     traces, traces_dir = storage.upstream_dataset(context, "training_traces")
     work_dir = storage.artifacts_path("training", training_key(base.sha256, traces.sha256, config))
     try:
-        result = train(base.resolve(storage.artifacts_root()), load_rows(traces_dir, traces), config, work_dir, progress=context.log.info)
+        result = train(base.resolve(storage.artifacts_root()), load_rows(traces_dir, traces), config, work_dir, progress=context.log.info,
+                       builtin_base=is_builtin(base_name))
     except (DatasetError, ModelLoadError, ValueError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     if result.resumed_from_step:
@@ -39,6 +41,10 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
             "resumed_from_step": dg.MetadataValue.int(result.resumed_from_step),
             "examples": dg.MetadataValue.int(result.examples),
             "examples_too_long": dg.MetadataValue.int(result.too_long),
+            "lora": dg.MetadataValue.bool(result.lora),
+            "trainable_parameters": dg.MetadataValue.int(result.trainable_parameters),
+            "total_parameters": dg.MetadataValue.int(result.total_parameters),
+            "prompt_format": dg.MetadataValue.json(result.prompt_format),
             "training_config": dg.MetadataValue.json(config.model_dump()),
             "loss_curve": png_markdown(work_dir / "loss_curve.png", "training loss"),
         },

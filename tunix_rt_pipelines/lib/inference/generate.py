@@ -13,9 +13,12 @@
    generated, not the longest answer. The merged cache is preallocated for `max_new_tokens`, so
    a new token is copied into place rather than concatenated onto the whole cache.
 
-Models whose cache is not a plain `DynamicCache` (sliding-window or recurrent layers) take
-the fallback path: Hugging Face `generate` on each left-padded batch. It gives the same greedy
-text, only slower.
+Models whose cache is not a plain `DynamicCache` (sliding-window layers), or that return no
+key/value cache at all (recurrent models such as Mamba), take the other path: Hugging Face's own
+batched `generate` on each left-padded batch. `decoder="generate"` forces that path for every
+model. Which path ran is returned (`GenerationResult.decoder`) and recorded with the predictions.
+Generation stops at any of the model's end tokens: the generation config's `eos_token_id` (an id
+or a list, e.g. an instruct model's end-of-turn token) and the tokenizer's.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+FAST, HF_GENERATE = "batched-cache", "hf-generate"  # the two decoder paths, as recorded in predictions meta
 PREFILL_BUCKETS = 4  # more buckets pad less but run more, smaller prefills; 4 is the measured optimum
 PRUNE_FRACTION = 0.25  # drop finished rows once a quarter of the batch has finished (index_select is not free)
 
@@ -35,29 +39,42 @@ class GenerationResult:
     completions: list[str]
     wall_seconds: float
     new_tokens: int
+    decoder: str = HF_GENERATE  # FAST or HF_GENERATE; "mixed" when batches took different paths
 
     @property
     def items_per_second(self) -> float:
         return len(self.completions) / self.wall_seconds if self.wall_seconds else 0.0
 
 
-def reference_generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int) -> GenerationResult:
+def end_token_ids(model, tokenizer) -> frozenset[int]:
+    """Every token that ends an answer: the generation config's `eos_token_id` (one or a list) and the tokenizer's."""
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids = set(configured if isinstance(configured, (list, tuple)) else [configured] if configured is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    if not ids:
+        raise ValueError("the model has no end-of-sequence token (neither its generation config nor its tokenizer names one)")
+    return frozenset(ids)
+
+
+def reference_generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int, add_special_tokens: bool = True) -> GenerationResult:
     """Hugging Face `generate`, greedy, one prompt at a time: the per-item loop outputs are judged by."""
     import torch
 
-    start, completions, new_tokens = time.perf_counter(), [], 0
+    start, completions, new_tokens, eos = time.perf_counter(), [], 0, end_token_ids(model, tokenizer)
     with torch.inference_mode():
         for prompt in prompts:
-            enc = tokenizer([prompt], return_tensors="pt").to(model.device)
+            enc = tokenizer([prompt], return_tensors="pt", add_special_tokens=add_special_tokens).to(model.device)
             out = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-            generated = _until_eos(out[0, enc["input_ids"].shape[1]:].tolist(), tokenizer.eos_token_id)
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=sorted(eos))
+            generated = _until_eos(out[0, enc["input_ids"].shape[1]:].tolist(), eos)
             new_tokens += len(generated)
             completions.append(tokenizer.decode(generated, skip_special_tokens=True))
     return GenerationResult(completions, time.perf_counter() - start, new_tokens)
 
 
-def generate_batched(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int, batch_size: int, seed: int = 0) -> GenerationResult:
+def generate_batched(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int, batch_size: int, seed: int = 0,
+                     decoder: str = "auto", add_special_tokens: bool = True) -> GenerationResult:
     """Greedy completions for `prompts`, identical to `reference_generate`, in batches.
 
     Args:
@@ -68,28 +85,37 @@ def generate_batched(model, tokenizer, prompts: Sequence[str], *, max_new_tokens
         batch_size: Prompts decoded together.
         seed: Seeds torch before generating. Greedy decoding does not sample, but a model that
             still had a stochastic layer active would also be reproducible.
+        decoder: "auto" (the cache-merging path where the model's cache allows it, else Hugging
+            Face's batched `generate`) or "generate" (always Hugging Face's).
+        add_special_tokens: False for prompts that already hold them (a rendered chat template).
 
     Returns:
-        Completions (special tokens removed) in the order of `prompts`, wall time, tokens made.
+        Completions (special tokens removed) in the order of `prompts`, wall time, tokens made,
+        and which decoder path ran.
     """
     import torch
 
     if tokenizer.padding_side != "left":
         raise ValueError("generation needs a left-padding tokenizer (tokenizer.padding_side = 'left')")
+    if decoder not in ("auto", "generate"):
+        raise ValueError(f"unknown decoder {decoder!r}: use auto or generate")
     torch.manual_seed(seed)
-    start = time.perf_counter()
-    ids = tokenizer(list(prompts))["input_ids"]
+    start, eos = time.perf_counter(), end_token_ids(model, tokenizer)
+    ids = tokenizer(list(prompts), add_special_tokens=add_special_tokens)["input_ids"]
     order = sorted(range(len(prompts)), key=lambda i: (len(ids[i]), i))
     completions: list[str] = [""] * len(prompts)
-    new_tokens = 0
+    new_tokens, paths = 0, set()
     with torch.inference_mode():
         for lo in range(0, len(order), batch_size):
             idx = order[lo:lo + batch_size]
-            tokens = _decode_batch(model, tokenizer, [ids[i] for i in idx], max_new_tokens)
+            batch = [ids[i] for i in idx]
+            tokens, path = (_decode_with_generate(model, tokenizer, batch, max_new_tokens, eos), HF_GENERATE) if decoder == "generate" \
+                else _decode_batch(model, tokenizer, batch, max_new_tokens, eos)
+            paths.add(path)
             for i, toks in zip(idx, tokens):
                 new_tokens += len(toks)
                 completions[i] = tokenizer.decode(toks, skip_special_tokens=True)
-    return GenerationResult(completions, time.perf_counter() - start, new_tokens)
+    return GenerationResult(completions, time.perf_counter() - start, new_tokens, paths.pop() if len(paths) == 1 else "mixed")
 
 
 def _prefill(model, tokenizer, batch_ids: list[list[int]]):
@@ -99,7 +125,8 @@ def _prefill(model, tokenizer, batch_ids: list[list[int]]):
     positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)     # (B, T), as generate() makes them
     extra = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
     out = model(input_ids=enc["input_ids"], attention_mask=mask, position_ids=positions, use_cache=True, **extra)
-    return out.past_key_values, mask, out.logits[:, -1].argmax(-1), positions[:, -1]
+    # Recurrent models (Mamba) return a state of their own, or none: the caller falls back to generate.
+    return getattr(out, "past_key_values", None), mask, out.logits[:, -1].argmax(-1), positions[:, -1]
 
 
 def _is_plain_dynamic_cache(cache) -> bool:
@@ -166,21 +193,21 @@ def _preallocated_layer_class():
     return PreallocatedLayer
 
 
-def _decode_batch(model, tokenizer, batch_ids: list[list[int]], max_new_tokens: int) -> list[list[int]]:
-    """Generated token ids (EOS excluded) for prompts sorted by length."""
+def _decode_batch(model, tokenizer, batch_ids: list[list[int]], max_new_tokens: int, eos: frozenset[int]) -> tuple[list[list[int]], str]:
+    """Generated token ids (end tokens excluded) for prompts sorted by length, and the path that made them."""
     import torch
 
     size = -(-len(batch_ids) // PREFILL_BUCKETS)
     parts = [_prefill(model, tokenizer, batch_ids[lo:lo + size]) for lo in range(0, len(batch_ids), size)]
-    if not all(_is_plain_dynamic_cache(cache) for cache, *_ in parts):
-        return _decode_with_generate(model, tokenizer, batch_ids, max_new_tokens)
+    if not all(cache is not None and _is_plain_dynamic_cache(cache) for cache, *_ in parts):
+        return _decode_with_generate(model, tokenizer, batch_ids, max_new_tokens, eos), HF_GENERATE
     cache, mask, token, position = _merge(parts, max_new_tokens)
-    eos = tokenizer.eos_token_id
+    end = torch.tensor(sorted(eos), device=mask.device)
     rows = torch.arange(len(batch_ids), device=mask.device)  # which original row each live row is
     out: list[list[int]] = [[] for _ in batch_ids]
     finished = torch.zeros(len(batch_ids), dtype=torch.bool, device=mask.device)
     for step in range(max_new_tokens):
-        done = token == eos
+        done = torch.isin(token, end)
         for row, tok, stop in zip(rows.tolist(), token.tolist(), (done | finished).tolist()):
             if not stop:
                 out[row].append(tok)
@@ -195,17 +222,17 @@ def _decode_batch(model, tokenizer, batch_ids: list[list[int]], max_new_tokens: 
         position = position + 1
         step_out = model(input_ids=token[:, None], attention_mask=mask, position_ids=position[:, None], past_key_values=cache, use_cache=True)
         cache, token = step_out.past_key_values, step_out.logits[:, -1].argmax(-1)
-    return out
+    return out, FAST
 
 
-def _decode_with_generate(model, tokenizer, batch_ids: list[list[int]], max_new_tokens: int) -> list[list[int]]:
-    """Fallback: Hugging Face `generate` on the whole left-padded batch."""
+def _decode_with_generate(model, tokenizer, batch_ids: list[list[int]], max_new_tokens: int, eos: frozenset[int]) -> list[list[int]]:
+    """Hugging Face `generate` on the whole left-padded batch."""
     enc = tokenizer.pad({"input_ids": batch_ids}, return_tensors="pt").to(model.device)
     generated = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
-                               pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)[:, enc["input_ids"].shape[1]:]
-    return [_until_eos(row, tokenizer.eos_token_id) for row in generated.tolist()]
+                               pad_token_id=tokenizer.pad_token_id, eos_token_id=sorted(eos))[:, enc["input_ids"].shape[1]:]
+    return [_until_eos(row, eos) for row in generated.tolist()]
 
 
-def _until_eos(tokens: list[int], eos: int) -> list[int]:
-    """The tokens before the first EOS (generate() pads finished rows after it)."""
-    return tokens[: tokens.index(eos)] if eos in tokens else tokens
+def _until_eos(tokens: list[int], eos: frozenset[int]) -> list[int]:
+    """The tokens before the first end token (generate() pads finished rows after it)."""
+    return next((tokens[:k] for k, t in enumerate(tokens) if t in eos), tokens)

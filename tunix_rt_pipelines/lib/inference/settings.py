@@ -6,7 +6,11 @@ Dagster's config machinery on top; a sweep trial builds it directly.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from tunix_rt_pipelines.lib.models.prompt import PromptStyle
 
 
 class GenerationSettings(BaseModel):
@@ -18,3 +22,8 @@ class GenerationSettings(BaseModel):
     dtype: str = Field(default="auto", description="auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16.")
     seed: int = Field(default=0, description="Seed set before generating.")
     max_items: int = Field(default=0, ge=0, description="Only the first N golden items (0 = all); for smoke runs.")
+    prompt_format: PromptStyle = Field(default="auto", description="auto: the tokenizer's chat template when it has one, else plain "
+                                                                   "`Question:` text; must match how the model was trained.")
+    decoder: Literal["auto", "generate"] = Field(default="auto", description="auto: the project's cache-merging batched decoder where "
+                                                 "the model's cache allows it (see docs/models.md), else Hugging Face's batched generate; "
+                                                 "generate: always Hugging Face's.")

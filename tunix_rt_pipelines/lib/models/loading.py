@@ -36,9 +36,16 @@ class Checkpoint:
     vocab_size: int
 
 
+ADAPTER_DIR = "adapter"  # a LoRA checkpoint keeps its adapter here, beside the merged weights
+
+
 def checkpoint_files(folder: Path) -> list[Path]:
-    """The files of a saved model (weights, configs, tokenizer), sorted by relative path."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_CHECKPOINT_SUFFIXES) and not p.name.startswith("."))
+    """The files of a saved model (weights, configs, tokenizer, and a LoRA adapter in `adapter/`), sorted by relative path."""
+    def files(where: Path) -> list[Path]:
+        return [p for p in where.iterdir() if p.is_file() and p.name.endswith(_CHECKPOINT_SUFFIXES) and not p.name.startswith(".")]
+
+    adapter = folder / ADAPTER_DIR
+    return sorted(files(folder) + (files(adapter) if adapter.is_dir() else []), key=lambda p: p.relative_to(folder).as_posix())
 
 
 def folder_sha256(folder: Path) -> str:
@@ -133,7 +140,9 @@ def resolve_dtype(dtype: str, device: str):
 def load_model(folder: Path, device: str = "auto", dtype: str = "auto"):
     """Load a checked folder as `(model, tokenizer)` on `device` in eval mode.
 
-    The tokenizer pads on the left (generation) and has a pad token (EOS when it had none).
+    The tokenizer pads on the left (generation). A tokenizer without an EOS token gets the one the
+    generation config names; without a pad token it pads with an existing special token (EOS, else
+    UNK): the vocabulary is never resized behind the user's back.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -148,7 +157,22 @@ def load_model(folder: Path, device: str = "auto", dtype: str = "auto"):
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"{folder}: cannot be loaded as a causal LM: {exc}") from None
     tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    configured = model.generation_config.eos_token_id
+    if tokenizer.eos_token is None and configured is not None:
+        first = configured[0] if isinstance(configured, (list, tuple)) else configured
+        tokenizer.eos_token = tokenizer.convert_ids_to_tokens(int(first))
+    rows = model.get_input_embeddings().num_embeddings
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id >= rows:
+        raise ModelLoadError(f"{folder}: the tokenizer's end token {tokenizer.eos_token!r} (id {tokenizer.eos_token_id}) is outside the "
+                             f"model's {rows} embeddings; the tokenizer does not belong to these weights")
+    # No pad token, or one the tokenizer class added outside the embeddings (Qwen2's tokenizer brings
+    # '<|endoftext|>' to a vocabulary without it): pad with a special token the model has.
+    if tokenizer.pad_token_id is None or tokenizer.pad_token_id >= rows:
+        fallback = next((t for t, i in ((tokenizer.eos_token, tokenizer.eos_token_id), (tokenizer.unk_token, tokenizer.unk_token_id))
+                         if t is not None and i is not None and i < rows), None)
+        if fallback is None:
+            raise ModelLoadError(f"{folder}: the tokenizer has no pad, end-of-sequence or unknown token inside the model's embeddings "
+                                 "to pad with; add one to the tokenizer (and resize the embeddings yourself)")
+        tokenizer.pad_token = fallback
     model.to(device).eval()
     return model, tokenizer

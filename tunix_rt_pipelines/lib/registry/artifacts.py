@@ -22,7 +22,8 @@ import tempfile
 from pathlib import Path
 
 from tunix_rt_pipelines.lib.files import atomic_write_bytes, staged_dir
-from tunix_rt_pipelines.lib.models.loading import checkpoint_files, folder_sha256
+from tunix_rt_pipelines.lib.hashing import tree_sha256
+from tunix_rt_pipelines.lib.models.loading import ADAPTER_DIR, checkpoint_files, folder_sha256
 
 
 class ArtifactError(Exception):
@@ -31,7 +32,9 @@ class ArtifactError(Exception):
 
 def _copy_verified(src_files: list[Path], src_root: Path, dest: Path, expected_sha256: str, explain: str) -> None:
     for path in src_files:
-        shutil.copy2(path, dest / path.relative_to(src_root))
+        target = dest / path.relative_to(src_root)
+        target.parent.mkdir(parents=True, exist_ok=True)  # a LoRA checkpoint's adapter/ folder
+        shutil.copy2(path, target)
     got = folder_sha256(dest)
     if got != expected_sha256:
         raise ArtifactError(f"{src_root}: the files hash to {got[:12]}, not the expected {expected_sha256[:12]}; {explain}")
@@ -99,18 +102,32 @@ def read_verified(path: Path, sha256: str) -> bytes:
     return data
 
 
-def export_checkpoint(folder: Path, sha256: str, dest: Path) -> int:
-    """Copy a published checkpoint to `dest` and verify the copy; return the bytes copied.
+def export_checkpoint(folder: Path, sha256: str, dest: Path, adapter_only: bool = False) -> int:
+    """Copy a published checkpoint (or only its LoRA adapter) to `dest`, verified; return the bytes copied.
 
     `dest` must not exist or be an empty folder. The copy is made in a temporary sibling and only
-    takes `dest`'s place when it hashes to `sha256`, so a failed export leaves `dest` as it was.
+    takes `dest`'s place when it verifies, so a failed export leaves `dest` as it was. With
+    `adapter_only`, the whole registry copy is verified against `sha256` first, then the adapter's
+    files (`adapter/`) become `dest`: a folder peft loads with `PeftModel.from_pretrained`.
 
     Raises:
-        ArtifactError: `dest` is not empty, the registry copy is missing, or it was tampered with.
+        ArtifactError: `dest` is not empty, the registry copy is missing or was tampered with, or
+            (adapter_only) the version was trained without LoRA.
     """
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ArtifactError(f"{dest}: exists and is not an empty folder; export into a new or empty folder")
     _require_folder(folder)
+    if adapter_only:
+        if not (folder / ADAPTER_DIR).is_dir():
+            raise ArtifactError(f"{folder.name[:12]}: this version was trained without LoRA, so it has no adapter; export the whole checkpoint")
+        verify_folder(folder, sha256)
+        files = [p for p in checkpoint_files(folder) if p.parent.name == ADAPTER_DIR]
+        with staged_dir(dest) as tmp:
+            for path in files:
+                shutil.copy2(path, tmp / path.name)
+            if tree_sha256(tmp, sorted(tmp.iterdir())) != tree_sha256(folder / ADAPTER_DIR, files):
+                raise ArtifactError(f"the adapter changed while it was copied; {dest} was not written")
+        return sum(path.stat().st_size for path in dest.iterdir())
     files = checkpoint_files(folder)
     with staged_dir(dest) as tmp:
         _copy_verified(files, folder, tmp, sha256, f"the registry copy was modified outside the registry; {dest} was not written")

@@ -182,15 +182,15 @@ class Registry:
     def artifact_path(self, version: ModelVersion) -> Path:
         return uri_path(version.artifact_uri)
 
-    def export(self, name: str, ref: str | int, dest: Path) -> tuple[ModelVersion, int]:
-        """Copy a version's checkpoint to `dest` (new or empty) and verify its sha256.
+    def export(self, name: str, ref: str | int, dest: Path, adapter_only: bool = False) -> tuple[ModelVersion, int]:
+        """Copy a version's checkpoint (or only its LoRA adapter) to `dest` (new or empty), verified against its sha256.
 
         Raises:
             NotFound: Unknown name/version/alias.
-            ArtifactError: `dest` not empty, or the registry copy is missing or was tampered with.
+            ArtifactError: `dest` not empty, the registry copy is missing or was tampered with, or no adapter.
         """
         version = self.get(name, ref)
-        return version, export_checkpoint(self.artifact_path(version), version.sha256, dest)
+        return version, export_checkpoint(self.artifact_path(version), version.sha256, dest, adapter_only)
 
 
 def open_registry(url: str, root: Path, datasets_dir: Path, *, auto_migrate: bool = True) -> Registry:

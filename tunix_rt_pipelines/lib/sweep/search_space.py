@@ -28,7 +28,8 @@ from pydantic.fields import FieldInfo
 
 # TrainSettings fields that are not hyperparameters: the hardware comes from the sweep's
 # per-trial resources, and the rest is bookkeeping or a smoke-run knob of the base config.
-NOT_HYPERPARAMETERS = frozenset({"device", "dtype", "num_threads", "save_steps", "logging_steps", "max_train_samples"})
+NOT_HYPERPARAMETERS = frozenset({"device", "dtype", "num_threads", "save_steps", "logging_steps", "max_train_samples",
+                                 "prompt_format", "mixed_precision", "gradient_checkpointing", "lora"})
 
 
 class _Dimension(BaseModel):

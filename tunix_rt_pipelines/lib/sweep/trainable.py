@@ -54,6 +54,7 @@ class TrialInputs:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     int_keys: frozenset[str] = field(default_factory=frozenset)  # training fields holding integers
+    builtin_base: bool = False  # a built-in (random-weight) base: `lora.enabled: auto` means off
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
 
     start = time.perf_counter()
     training, inference = trial_settings(inputs, params)
-    result = train(inputs.base_dir, load_rows(inputs.traces_dir, inputs.traces), training, work / "training")
+    result = train(inputs.base_dir, load_rows(inputs.traces_dir, inputs.traces), training, work / "training", builtin_base=inputs.builtin_base)
     model = describe_folder("sweep-trial", result.model_dir)
     items = load_rows(inputs.golden_dir, inputs.golden)
     predictions = predict(result.model_dir, model.sha256, items, inputs.golden.sha256, inference, work / "predictions")

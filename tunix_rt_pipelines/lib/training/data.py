@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tunix_rt_pipelines.lib.models.prompt import format_completion, format_prompt
+from tunix_rt_pipelines.lib.models.prompt import PromptFormat, format_completion, format_prompt
 
 IGNORE_INDEX = -100  # label value the loss skips (prompt and padding positions)
 
@@ -22,24 +22,30 @@ class EncodedTraces:
     too_long: int  # traces left out because prompt+completion exceeds max_seq_length
 
 
-def encode_traces(traces: Sequence, tokenizer, max_seq_length: int) -> EncodedTraces:
-    """Tokenize `prompt -> steps + answer + EOS`, masking the prompt out of the labels.
+def encode_traces(traces: Sequence, tokenizer, max_seq_length: int, fmt: PromptFormat = PromptFormat("plain"),
+                  end_ids: frozenset[int] = frozenset()) -> EncodedTraces:
+    """Tokenize `prompt -> steps + answer + end token`, masking the prompt out of the labels.
 
     Args:
         traces: `TrainingTrace` rows.
         tokenizer: The model's tokenizer (adds BOS itself when the model uses one).
         max_seq_length: Traces longer than this are left out (and counted), never truncated:
             a truncated trace would teach the model to stop before its answer.
+        fmt: Plain text, or the tokenizer's chat template (the loss then covers the assistant turn).
+        end_ids: The tokens generation stops at (chat: the template's end-of-turn must be one of them).
 
     Returns:
         The examples, in the traces' order, and how many were left out.
     """
-    prompts = tokenizer([format_prompt(t.prompt) for t in traces])["input_ids"]
-    completions = tokenizer([format_completion([s.content for s in t.steps], t.answer) for t in traces],
-                            add_special_tokens=False)["input_ids"]
+    completions_text = [format_completion([s.content for s in t.steps], t.answer) for t in traces]
+    if fmt.style == "plain":  # one batched call each: 6,000 traces in well under a second
+        prompts = tokenizer([format_prompt(t.prompt) for t in traces])["input_ids"]
+        completions = [c + [tokenizer.eos_token_id] for c in tokenizer(completions_text, add_special_tokens=False)["input_ids"]]
+    else:
+        pairs = [fmt.example(tokenizer, t.prompt, c, end_ids | {tokenizer.eos_token_id}) for t, c in zip(traces, completions_text)]
+        prompts, completions = [p for p, _ in pairs], [c for _, c in pairs]
     examples, too_long = [], 0
     for p, c in zip(prompts, completions):
-        c = c + [tokenizer.eos_token_id]
         if len(p) + len(c) > max_seq_length:
             too_long += 1
             continue

@@ -20,10 +20,11 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunix_rt_pipelines.lib.hashing import folder_key
+from tunix_rt_pipelines.lib.training.adapters import base_facts, parameter_counts, save_trained, wrap_with_lora
 from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, TraceDataset, encode_traces
 from tunix_rt_pipelines.lib.training.settings import TrainSettings
 
@@ -39,6 +40,10 @@ class TrainingResult:
     resumed_from_step: int  # 0 when training started from the base model
     examples: int
     too_long: int
+    lora: bool = False  # adapters trained (and merged into the saved checkpoint)
+    trainable_parameters: int = 0
+    total_parameters: int = 0
+    prompt_format: dict = field(default_factory=dict)  # PromptFormat.describe()
 
 
 def training_key(base_sha256: str, traces_sha256: str, settings: TrainSettings) -> str:
@@ -49,6 +54,18 @@ def training_key(base_sha256: str, traces_sha256: str, settings: TrainSettings) 
 def _latest_checkpoint(checkpoints: Path) -> Path | None:
     found = [p for p in checkpoints.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
+def _precision(settings: TrainSettings, device: str) -> dict[str, bool]:
+    """Trainer's mixed-precision and gradient-checkpointing flags: the "auto" settings switch them on with CUDA only."""
+    import torch
+
+    cuda = device.startswith("cuda")
+    mixed = settings.mixed_precision
+    if mixed == "auto":
+        mixed = "bf16" if cuda and torch.cuda.is_bf16_supported() else "no"
+    checkpointing = settings.gradient_checkpointing == "on" or (settings.gradient_checkpointing == "auto" and cuda)
+    return {"bf16": mixed == "bf16", "fp16": mixed == "fp16", "gradient_checkpointing": checkpointing}
 
 
 def _training_arguments(settings: TrainSettings, output_dir: Path, device: str):
@@ -73,7 +90,7 @@ def _training_arguments(settings: TrainSettings, output_dir: Path, device: str):
         save_total_limit=2,
         seed=settings.seed,
         data_seed=settings.seed,
-        bf16=settings.dtype == "bfloat16" and device.startswith("cuda"),
+        **_precision(settings, device),
         use_cpu=device == "cpu",
         report_to="none",
         disable_tqdm=True,
@@ -122,7 +139,7 @@ def _tokens_at(checkpoint: Path | None) -> int:
 
 
 def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: Path, callbacks: Sequence = (),
-          progress: Callable[[str], None] | None = None) -> TrainingResult:
+          progress: Callable[[str], None] | None = None, builtin_base: bool = False) -> TrainingResult:
     """Fine-tune the model in `base_dir` on `traces`, resuming from `work_dir/checkpoints` if a
     previous attempt crashed.
 
@@ -133,6 +150,7 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
         work_dir: This training's folder; the same inputs must map to the same folder.
         callbacks: Extra `TrainerCallback`s (tests use one to simulate a crash).
         progress: Called with a one-line summary at every logging step.
+        builtin_base: The base is a built-in model (random weights): `lora.enabled: auto` is then off.
 
     Returns:
         Where the trained model is and how training went.
@@ -140,16 +158,26 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
     import torch
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer
 
+    from tunix_rt_pipelines.lib.inference.generate import end_token_ids
     from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
+    from tunix_rt_pipelines.lib.models.prompt import resolve_format
 
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = resolve_device(settings.device)
-    model, tokenizer = load_model(base_dir, device=device, dtype="float32")
+    base_dtype, use_cache = base_facts(base_dir)
+    model, tokenizer = load_model(base_dir, device=device, dtype=settings.dtype)
+    lora = settings.lora.active(builtin_base)
+    if lora:
+        model = wrap_with_lora(model, settings.lora, settings.seed)
+        if _precision(settings, device)["gradient_checkpointing"]:
+            model.enable_input_require_grads()  # checkpointed blocks need a grad-requiring input when the embeddings are frozen
     model.train()
+    trainable, total = parameter_counts(model)
     tokenizer.padding_side = "right"
     rows = list(traces)[: settings.max_train_samples or None]
-    encoded = encode_traces(rows, tokenizer, settings.max_seq_length)
+    fmt = resolve_format(tokenizer, settings.prompt_format)
+    encoded = encode_traces(rows, tokenizer, settings.max_seq_length, fmt, end_token_ids(model, tokenizer))
     if not encoded.examples:
         raise ValueError(f"no training examples: {len(rows)} traces, {encoded.too_long} longer than max_seq_length={settings.max_seq_length}")
 
@@ -170,8 +198,7 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
     model_dir = work_dir / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
-    trainer.save_model(str(model_dir))
-    (model_dir / "training_args.bin").unlink(missing_ok=True)  # a pickle; training_config.json says the same
+    save_trained(trainer.model, model_dir, lora=lora, base_dtype=base_dtype, use_cache=use_cache)
     tokenizer.padding_side = "left"
     tokenizer.save_pretrained(model_dir)
     (model_dir / "training_config.json").write_text(json.dumps({**settings.model_dump(), "examples": len(encoded.examples),
@@ -181,7 +208,8 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
     resumed = int(resume.name.split("-")[-1]) if resume else 0
     result = TrainingResult(model_dir=model_dir, steps=trainer.state.global_step, final_loss=history[-1]["loss"] if history else float("nan"),
                             loss_history=history, tokens_per_second=(trainer.state.num_input_tokens_seen - tokens_before) / wall if wall else 0.0,
-                            wall_seconds=wall, resumed_from_step=resumed, examples=len(encoded.examples), too_long=encoded.too_long)
+                            wall_seconds=wall, resumed_from_step=resumed, examples=len(encoded.examples), too_long=encoded.too_long,
+                            lora=lora, trainable_parameters=trainable, total_parameters=total, prompt_format=fmt.describe())
     (work_dir / "stats.json").write_text(json.dumps({"wall_seconds": wall, "tokens_per_second": result.tokens_per_second,
                                                      "resumed_from_step": resumed, "device": device}, indent=2) + "\n")
     plot_loss(history, work_dir / "loss_curve.png")
