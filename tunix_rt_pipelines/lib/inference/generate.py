@@ -29,6 +29,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tunix_rt_pipelines.lib.models.prompt import end_token_ids
+
 FAST, HF_GENERATE = "batched-cache", "hf-generate"  # the two decoder paths, as recorded in predictions meta
 PREFILL_BUCKETS = 4  # more buckets pad less but run more, smaller prefills; 4 is the measured optimum
 PRUNE_FRACTION = 0.25  # drop finished rows once a quarter of the batch has finished (index_select is not free)
@@ -44,17 +46,6 @@ class GenerationResult:
     @property
     def items_per_second(self) -> float:
         return len(self.completions) / self.wall_seconds if self.wall_seconds else 0.0
-
-
-def end_token_ids(model, tokenizer) -> frozenset[int]:
-    """Every token that ends an answer: the generation config's `eos_token_id` (one or a list) and the tokenizer's."""
-    configured = getattr(model.generation_config, "eos_token_id", None)
-    ids = set(configured if isinstance(configured, (list, tuple)) else [configured] if configured is not None else [])
-    if tokenizer.eos_token_id is not None:
-        ids.add(tokenizer.eos_token_id)
-    if not ids:
-        raise ValueError("the model has no end-of-sequence token (neither its generation config nor its tokenizer names one)")
-    return frozenset(ids)
 
 
 def reference_generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int, add_special_tokens: bool = True) -> GenerationResult:

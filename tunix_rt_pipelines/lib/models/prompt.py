@@ -95,3 +95,14 @@ def resolve_format(tokenizer, style: PromptStyle = "auto") -> PromptFormat:
     if style == "plain" or not template:
         return PromptFormat("plain")
     return PromptFormat("chat", hashlib.sha256(template.encode()).hexdigest())
+
+
+def end_token_ids(model, tokenizer) -> frozenset[int]:
+    """Every token that ends an answer: the generation config's `eos_token_id` (one or a list) and the tokenizer's."""
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids = set(configured if isinstance(configured, (list, tuple)) else [configured] if configured is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    if not ids:
+        raise ValueError("the model has no end-of-sequence token (neither its generation config nor its tokenizer names one)")
+    return frozenset(ids)

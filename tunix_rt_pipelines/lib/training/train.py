@@ -56,6 +56,17 @@ def _latest_checkpoint(checkpoints: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
+def _checkpointing_arg() -> str:
+    """TrainingArguments' name for activation recomputation: transformers 5 renamed `gradient_checkpointing` (a
+    deprecated alias, gone in 6) to `activation_checkpointing`; 4.x knows only the old name."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+
 def _precision(settings: TrainSettings, device: str) -> dict[str, bool]:
     """Trainer's mixed-precision and gradient-checkpointing flags: the "auto" settings switch them on with CUDA only."""
     import torch
@@ -65,7 +76,7 @@ def _precision(settings: TrainSettings, device: str) -> dict[str, bool]:
     if mixed == "auto":
         mixed = "bf16" if cuda and torch.cuda.is_bf16_supported() else "no"
     checkpointing = settings.gradient_checkpointing == "on" or (settings.gradient_checkpointing == "auto" and cuda)
-    return {"bf16": mixed == "bf16", "fp16": mixed == "fp16", "gradient_checkpointing": checkpointing}
+    return {"bf16": mixed == "bf16", "fp16": mixed == "fp16", _checkpointing_arg(): checkpointing}
 
 
 def _training_arguments(settings: TrainSettings, output_dir: Path, device: str):
@@ -158,9 +169,8 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
     import torch
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer
 
-    from tunix_rt_pipelines.lib.inference.generate import end_token_ids
     from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
-    from tunix_rt_pipelines.lib.models.prompt import resolve_format
+    from tunix_rt_pipelines.lib.models.prompt import end_token_ids, resolve_format
 
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
@@ -170,7 +180,7 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
     lora = settings.lora.active(builtin_base)
     if lora:
         model = wrap_with_lora(model, settings.lora, settings.seed)
-        if _precision(settings, device)["gradient_checkpointing"]:
+        if any(v for k, v in _precision(settings, device).items() if k.endswith("checkpointing")):
             model.enable_input_require_grads()  # checkpointed blocks need a grad-requiring input when the embeddings are frozen
     model.train()
     trainable, total = parameter_counts(model)
