@@ -77,12 +77,33 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
+            _switch_to_wal(cursor)  # readers never block the writer
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("registry_write") else "BEGIN")
+
+
+def _switch_to_wal(cursor) -> None:
+    """`PRAGMA journal_mode = WAL`, once per database file (the mode is stored in the file).
+
+    The switch needs the file's exclusive lock, and SQLite answers "database is locked" at once,
+    busy timeout or not, when other connections hold it: eight threads opening a fresh registry
+    together failed in 2 of 30 tries. Reading the mode first takes no lock; the switch is retried.
+    """
+    import sqlite3
+
+    for attempt in range(50):
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.01 * (attempt + 1))  # about 12 s in all before giving up
 
 
 def make_engine(url: str) -> sa.Engine:
