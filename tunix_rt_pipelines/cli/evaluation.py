@@ -28,10 +28,11 @@ def _resolve_dataset(value: str) -> Path:
     path = Path(value)
     if path.exists():
         return path
-    by_key = environment.datasets_dir() / value
+    by_key = environment.dataset_folder(value)
     if by_key.is_dir():
         return by_key
-    raise FileNotFoundError(f"dataset {value!r} is neither a path nor a key under {environment.datasets_dir()}")
+    raise FileNotFoundError(f"dataset {value!r} is neither a path nor a key under {environment.project_datasets_dir()} "
+                            "or the built-in datasets")
 
 
 def score(args: argparse.Namespace) -> int:

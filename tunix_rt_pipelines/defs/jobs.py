@@ -10,10 +10,14 @@ Selecting an asset pulls in its checks, so every blocking check gates the run it
 
 import dagster as dg
 
+from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
+
+EXTRA_SETS = [asset_name(k) for k in declared_datasets().extra_eval_sets]  # further declared eval sets (tunix_rt.yaml)
+
 # Datasets, the metric spec and all their checks: everything a model run stands on.
 data_quality_job = dg.define_asset_job(
     name="data_quality_job",
-    selection=dg.AssetSelection.assets("golden_v1", "training_traces", "evaluation_spec"),
+    selection=dg.AssetSelection.assets("golden_v1", "training_traces", "evaluation_spec", *EXTRA_SETS),
     description="Materialize golden-v1, the training traces and the evaluation spec, with their blocking checks.",
 )
 
@@ -21,7 +25,9 @@ data_quality_job = dg.define_asset_job(
 # then the better model into the registry (guarded by blocking checks in this same run) and the leaderboard.
 base_vs_trained_job = dg.define_asset_job(
     name="base_vs_trained_job",
-    selection=dg.AssetSelection.assets("base_vs_trained", "leaderboard").upstream(),
+    # Every further declared eval set's comparison too (reported beside golden-v1's; they do not gate promotion).
+    selection=(dg.AssetSelection.assets("base_vs_trained", "leaderboard")
+               | dg.AssetSelection.assets(*[f"base_vs_trained__{s}" for s in EXTRA_SETS])).upstream(),
     description="Fine-tune the base model on the traces, prove (or disprove) that it got better on golden-v1, and register the better one.",
 )
 
@@ -29,7 +35,8 @@ base_vs_trained_job = dg.define_asset_job(
 # Their checks (evaluation_lock and the dataset checks, all blocking) run before the sweep.
 sweep_job = dg.define_asset_job(
     name="sweep_job",
-    selection=dg.AssetSelection.assets("sweep_registered_model").upstream(),
+    # The further eval sets too: the blocking contamination check on the traces reads every one of them.
+    selection=(dg.AssetSelection.assets("sweep_registered_model") | dg.AssetSelection.assets(*EXTRA_SETS)).upstream(),
     description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on golden-v1 and promote the best if it beats the champion.",
 )
 

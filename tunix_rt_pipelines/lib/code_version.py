@@ -165,14 +165,16 @@ def function_code_version(fn: Callable, read: Reader | None = None) -> str:
     """The code version of the asset computed by `fn` (see the module docstring).
 
     Args:
-        fn: The undecorated asset function (defined at the top level of a `defs` module).
+        fn: The undecorated asset function (defined at the top level of a `defs` module, or inside a
+            top-level factory function there).
         read: Reads a source file (default `Path.read_text`); tests pass one that edits a file.
 
     Returns:
         16 hex characters.
     """
     collector = _Collector(read)
-    collector.definition(fn.__module__, fn.__name__)
+    # A factory-made asset's function is `factory.<locals>.fn`: its code is the factory's top-level definition.
+    collector.definition(fn.__module__, fn.__qualname__.split(".")[0])
     return _sha("\n".join(f"{k}={v}" for k, v in sorted(collector.parts.items())))[:VERSION_LENGTH]
 
 

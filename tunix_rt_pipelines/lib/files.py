@@ -43,6 +43,9 @@ def staged_dir(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private (0700); the final folder gets the usual mode
     old = None
     if final.exists():
         # A unique name per call: two replacements of the same folder never collide here.

@@ -55,7 +55,7 @@ class ProjectStorage(dg.ConfigurableResource):
     """Dataset and artifact locations (defaults: the package's built-in datasets and `<project home>/artifacts`)."""
 
     datasets_dir: str = Field(default="", description=f"Folder holding one sub-folder per dataset key. Empty: ${environment.DATASETS_ENV}, "
-                                                      "else the built-in datasets shipped with the package.")
+                                                      "else ./datasets for a key found there, else the built-in datasets.")
     artifacts_dir: str = Field(default="", description="Root for checkpoints, predictions and evaluations (shared storage when steps run "
                                                        "on other machines). Empty: <project home>/artifacts.")
 
@@ -64,7 +64,7 @@ class ProjectStorage(dg.ConfigurableResource):
         return Path(self.datasets_dir).resolve() if self.datasets_dir else environment.datasets_dir()
 
     def dataset_path(self, key: str) -> Path:
-        return self.datasets_path() / key
+        return Path(self.datasets_dir).resolve() / key if self.datasets_dir else environment.dataset_folder(key)
 
     def artifacts_root(self) -> Path:
         return Path(self.artifacts_dir).resolve() if self.artifacts_dir else environment.project_home() / "artifacts"

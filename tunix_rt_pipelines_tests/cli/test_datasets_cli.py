@@ -60,7 +60,7 @@ def test_corrupted_copy_prints_one_line_per_problem(datasets_copy: Path, capsys:
 
     assert code == 1
     assert out[1:] == [
-        "golden-v1/items.jsonl:5: difficulty: Input should be 'easy', 'medium' or 'hard'",
+        "golden-v1/items.jsonl:5: difficulty: Input should be 'easy', 'medium', 'hard' or 'unspecified'",
         "golden-v1/items.jsonl:11: <line>: blank line; remove it",
         "golden-v1/items.jsonl:21: <json>: invalid JSON at column 8: Expecting value",
         "golden-v1/items.jsonl:31: id: duplicate id 'g1-add-000' (first on line 1)",

@@ -216,5 +216,6 @@ def test_trace_with_a_golden_prompt_fails_the_overlap_check(shared_instance: dg.
     assert overlap.severity == dg.AssetCheckSeverity.ERROR
     meta = _meta(overlap)
     assert (meta["observed_overlap"], meta["expected_overlap"]) == (1, 0)
-    assert f"`{traces[7].id}` = golden `{leaked.id}`" in meta["examples"]
+    assert f"`{traces[7].id}` = golden_v1 `{leaked.id}`" in meta["examples"]
+    assert meta["by_eval_set"] == {"golden_v1": 1}
     assert "uses_traces" not in _materialized(result)

@@ -44,7 +44,7 @@ def _problems(tmp_path: Path, row: object, kind: str) -> list[str]:
         ({**ITEM, "answer": "73"}, f"items.jsonl:1: answer: {UNKNOWN}"),                               # unknown field (a trace's)
         ({**ITEM, "ground_truth": 73}, "items.jsonl:1: ground_truth: Input should be a valid string"), # wrong type: a number
         ({**ITEM, "prompt": None}, "items.jsonl:1: prompt: Input should be a valid string"),           # wrong type: null
-        ({**ITEM, "difficulty": "Easy"}, "items.jsonl:1: difficulty: Input should be 'easy', 'medium' or 'hard'"),  # bad difficulty
+        ({**ITEM, "difficulty": "Easy"}, "items.jsonl:1: difficulty: Input should be 'easy', 'medium', 'hard' or 'unspecified'"),  # bad difficulty
         ({**ITEM, "prompt": ""}, "items.jsonl:1: prompt: String should have at least 1 character"),    # empty prompt
         ({**ITEM, "prompt": " \t "}, "items.jsonl:1: prompt: String should match pattern '\\S'"),      # whitespace-only prompt
         ({**ITEM, "ground_truth": ""}, "items.jsonl:1: ground_truth: String should have at least 1 character"),  # empty answer
@@ -90,7 +90,7 @@ def test_a_row_breaking_several_rules_reports_each(tmp_path: Path) -> None:
         "items.jsonl:1: prompt: String should have at least 1 character",
         "items.jsonl:1: ground_truth: Input should be a valid string",
         f"items.jsonl:1: category: {CATEGORY_RULE}",
-        "items.jsonl:1: difficulty: Input should be 'easy', 'medium' or 'hard'",
+        "items.jsonl:1: difficulty: Input should be 'easy', 'medium', 'hard' or 'unspecified'",
         f"items.jsonl:1: zz: {UNKNOWN}",
     ]
 

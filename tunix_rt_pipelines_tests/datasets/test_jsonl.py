@@ -116,7 +116,7 @@ def test_every_problem_is_reported_in_line_order_and_good_rows_are_kept(tmp_path
         "items.jsonl:4: <json>: invalid JSON at column 2: Expecting property name enclosed in double quotes",
         "items.jsonl:5: <row>: expected a JSON object, got list",
         "items.jsonl:6: prompt: field required",
-        "items.jsonl:7: difficulty: Input should be 'easy', 'medium' or 'hard'",
+        "items.jsonl:7: difficulty: Input should be 'easy', 'medium', 'hard' or 'unspecified'",
         "items.jsonl:7: extra: unknown field (not in the data contract; remove it or fix its name)",
         "items.jsonl:8: id: duplicate id 'g1-add-000' (first on line 1)",
     ]

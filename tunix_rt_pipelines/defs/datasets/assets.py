@@ -8,7 +8,8 @@ decided by the blocking checks in `checks.py`, which run in the same job.
 
 import dagster as dg
 
-from tunix_rt_pipelines.lib.datasets.contract import DIFFICULTIES, GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.contract import DIFFICULTIES, GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
 from tunix_rt_pipelines.lib.datasets.reader import composition
 from tunix_rt_pipelines.lib.datasets.refs import read_dataset_once, snapshot
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -17,12 +18,14 @@ from tunix_rt_pipelines.resources.storage import ProjectStorage
 def _composition_table(rows: list) -> dg.MetadataValue:
     by_cell = composition(rows)["by_category_difficulty"]
     categories = sorted({key.split("/")[0] for key in by_cell})
+    present = {key.split("/")[1] for key in by_cell}
+    difficulties = [d for d in DIFFICULTIES if d in present]  # an imported set may have only "unspecified"
     records = [
-        dg.TableRecord({"category": c, **{d: by_cell.get(f"{c}/{d}", 0) for d in DIFFICULTIES},
-                        "total": sum(by_cell.get(f"{c}/{d}", 0) for d in DIFFICULTIES)})
+        dg.TableRecord({"category": c, **{d: by_cell.get(f"{c}/{d}", 0) for d in difficulties},
+                        "total": sum(by_cell.get(f"{c}/{d}", 0) for d in difficulties)})
         for c in categories
     ]
-    schema = dg.TableSchema(columns=[dg.TableColumn("category", "string")] + [dg.TableColumn(n, "int") for n in (*DIFFICULTIES, "total")])
+    schema = dg.TableSchema(columns=[dg.TableColumn("category", "string")] + [dg.TableColumn(n, "int") for n in (*difficulties, "total")])
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
@@ -55,5 +58,18 @@ def golden_v1(storage: ProjectStorage) -> dg.MaterializeResult:
 
 @dg.asset(group_name="datasets", kinds={"jsonl"})
 def training_traces(storage: ProjectStorage) -> dg.MaterializeResult:
-    """reasoning-traces-v1: step-by-step training traces from the same families, disjoint from golden-v1."""
-    return materialize_dataset(storage, TRACES_KEY)
+    """The declared training set (default reasoning-traces-v1: step-by-step traces from golden-v1's families, disjoint from it)."""
+    return materialize_dataset(storage, declared_datasets().training_set)
+
+
+def eval_set_asset(key: str) -> dg.AssetsDefinition:
+    """The dataset asset of a further declared eval set (`tunix_rt.yaml`), named after its key."""
+
+    @dg.asset(name=asset_name(key), group_name="datasets", kinds={"jsonl"}, description=f"{key}: a declared eval set (tunix_rt.yaml).")
+    def eval_set(storage: ProjectStorage) -> dg.MaterializeResult:
+        return materialize_dataset(storage, key)
+
+    return eval_set
+
+
+extra_eval_sets = [eval_set_asset(key) for key in declared_datasets().extra_eval_sets]

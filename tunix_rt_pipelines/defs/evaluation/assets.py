@@ -21,9 +21,10 @@ from tunix_rt_pipelines.resources.storage import ProjectStorage
 COMPARISON_FILE = "comparison.json"
 
 
-def run_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, predictions_key: str) -> dg.MaterializeResult:
-    """Shared body of both evaluations: golden-v1, the spec hash and the predictions come from their pointers."""
-    golden, golden_dir = storage.upstream_dataset(context, "golden_v1")
+def run_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, predictions_key: str,
+                   dataset_asset: str = "golden_v1") -> dg.MaterializeResult:
+    """Shared body of every evaluation: the eval set, the spec hash and the predictions come from their pointers."""
+    golden, golden_dir = storage.upstream_dataset(context, dataset_asset)
     spec_sha256 = spec_sha256_of(context, storage)
     predictions = storage.upstream(context, predictions_key)
     out_dir = storage.artifacts_path("evaluations", evaluation_key(predictions.sha256, golden.sha256, spec_sha256))
@@ -75,7 +76,12 @@ def _comparison_table(by_category: dict) -> dg.MetadataValue:
                                          description="The trained model scores higher than the base on paired items (McNemar p < 0.05).")])
 def base_vs_trained(context: dg.AssetExecutionContext, storage: ProjectStorage):
     """Did fine-tuning help? Delta overall and per category, flipped items and the exact McNemar p-value."""
-    pointers = {side: storage.upstream(context, f"{side}_evaluation") for side in ("base", "trained")}
+    yield from run_comparison(context, storage, "base_evaluation", "trained_evaluation")
+
+
+def run_comparison(context: dg.AssetExecutionContext, storage: ProjectStorage, base_key: str, trained_key: str):
+    """Shared body of every comparison: the two evaluations come from their pointers."""
+    pointers = {"base": storage.upstream(context, base_key), "trained": storage.upstream(context, trained_key)}
     (base, base_payload), (trained, trained_payload) = (read_evaluation(p.resolve(storage.artifacts_root())) for p in pointers.values())
     try:
         result = compare(base_payload, trained_payload)
@@ -105,5 +111,5 @@ def base_vs_trained(context: dg.AssetExecutionContext, storage: ProjectStorage):
             **storage.pointer_metadata(out / COMPARISON_FILE, digest),
         },
     )
-    yield dg.AssetCheckResult(check_name="trained_beats_base", passed=result.significant_improvement,
+    yield dg.AssetCheckResult(check_name="trained_beats_base", asset_key=context.asset_key, passed=result.significant_improvement,
                               severity=dg.AssetCheckSeverity.WARN, metadata=numbers | {"significance_level": SIGNIFICANCE_LEVEL})

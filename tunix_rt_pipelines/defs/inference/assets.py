@@ -1,17 +1,20 @@
-"""`base_predictions` and `trained_predictions`: greedy answers to golden-v1 (GPU pool)."""
+"""`base_predictions` and `trained_predictions`: greedy answers to golden-v1 (GPU pool); the same pair
+for every further declared eval set (`base_predictions__<set>`, `trained_predictions__<set>`)."""
 
 import dagster as dg
 
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
+from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.inference.predict import predict, predictions_key
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, resolve_device  # torch imported on call only
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
-def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, storage: ProjectStorage, checkpoint_key: str) -> dg.MaterializeResult:
-    """Shared body of both prediction assets: golden-v1 and the checkpoint come from their pointers."""
-    dataset, dataset_dir = storage.upstream_dataset(context, "golden_v1")
+def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, storage: ProjectStorage, checkpoint_key: str,
+                    dataset_asset: str = "golden_v1") -> dg.MaterializeResult:
+    """Shared body of every prediction asset: the eval set and the checkpoint come from their pointers."""
+    dataset, dataset_dir = storage.upstream_dataset(context, dataset_asset)
     checkpoint = storage.upstream(context, checkpoint_key)
     model_name = str(storage.upstream_metadata(context, checkpoint_key)["model"].value)
     out_dir = storage.artifacts_path("predictions", predictions_key(checkpoint.sha256, dataset.sha256, config, resolve_device(config.device)))
@@ -45,3 +48,21 @@ def base_predictions(context: dg.AssetExecutionContext, config: InferenceConfig,
 def trained_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, storage: ProjectStorage) -> dg.MaterializeResult:
     """The fine-tuned model's greedy answers to every golden-v1 item, same settings as the base."""
     return run_predictions(context, config, storage, "trained_checkpoint")
+
+
+def eval_set_predictions(key: str) -> list[dg.AssetsDefinition]:
+    """Base and trained predictions for a further declared eval set, with the primary set's settings."""
+    dataset = asset_name(key)
+
+    def make(side: str) -> dg.AssetsDefinition:
+        @dg.asset(name=f"{side}_predictions__{dataset}", group_name="inference", pool="gpu", deps=[dataset, f"{side}_checkpoint"],
+                  kinds={"pytorch"}, description=f"The {side} model's greedy answers to every {key} item.")
+        def predictions(context: dg.AssetExecutionContext, config: InferenceConfig, storage: ProjectStorage) -> dg.MaterializeResult:
+            return run_predictions(context, config, storage, f"{side}_checkpoint", dataset)
+
+        return predictions
+
+    return [make("base"), make("trained")]
+
+
+extra_eval_set_predictions = [a for key in declared_datasets().extra_eval_sets for a in eval_set_predictions(key)]

@@ -21,7 +21,12 @@ SCHEMA_VERSION = 1
 GOLDEN_KEY = "golden-v1"
 TRACES_KEY = "reasoning-traces-v1"
 
-Difficulty = Literal["easy", "medium", "hard"]
+# Imported sets without a category or difficulty column get these (`tunix-rt dataset import`);
+# the built-in sets always name both.
+UNCATEGORISED = "uncategorised"
+UNSPECIFIED = "unspecified"
+
+Difficulty = Literal["easy", "medium", "hard", "unspecified"]
 DIFFICULTIES: tuple[str, ...] = get_args(Difficulty)
 
 # Non-empty after trimming; ids are restricted so they are safe in file names and URLs.

@@ -1,0 +1,103 @@
+"""Which datasets a project uses: declared in `tunix_rt.yaml`, not coded.
+
+```yaml
+datasets:
+  eval_sets: [golden-v1, my-evals-v1]   # the first is the primary set: it decides promotion
+  training_set: my-traces-v1
+```
+
+No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v1, so nothing changes for
+a new user. The primary eval set is golden-v1 in this version: the evaluation lock and the
+registry's pins are about it. Every further eval set gets its own dataset asset, checks,
+predictions, evaluations and comparison (factories beside each concern's assets in `defs/`), and the contamination
+check covers every eval set against the training set.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from tunix_rt_pipelines import environment
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_KEY
+
+DatasetKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
+class DeclarationError(ValueError):
+    """`tunix_rt.yaml` cannot be used; the message names the file, the line when known, and the fix."""
+
+
+class DeclaredDatasets(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    eval_sets: list[DatasetKey] = Field(default=[GOLDEN_KEY], min_length=1, description="Eval set keys; the first is the primary set.")
+    training_set: DatasetKey = Field(default=TRACES_KEY, description="The trace set every fine-tune trains on.")
+
+    @model_validator(mode="after")
+    def _usable(self) -> DeclaredDatasets:
+        if self.eval_sets[0] != GOLDEN_KEY:
+            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (the evaluation lock and the "
+                             f"registry's pins are about it); list {self.eval_sets[0]} after it")
+        if len(set(self.eval_sets)) != len(self.eval_sets):
+            raise ValueError("an eval set is listed twice")
+        if self.training_set in self.eval_sets:
+            raise ValueError(f"{self.training_set} is declared both as an eval set and as the training set")
+        if len({asset_name(k) for k in self.eval_sets}) != len(self.eval_sets):
+            raise ValueError("two eval set keys differ only in '-' vs '_' and would share asset names")
+        return self
+
+    @property
+    def extra_eval_sets(self) -> list[str]:
+        """The eval sets after the primary one."""
+        return self.eval_sets[1:]
+
+
+def asset_name(key: str) -> str:
+    """The asset name for dataset `key`: golden-v1 -> golden_v1."""
+    return re.sub(r"[^a-z0-9_]", "_", key)
+
+
+def parse_declaration(text: str, name: str) -> DeclaredDatasets:
+    """The `datasets:` block of a project file's text; errors name the file and line."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(text) if text.strip() else {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise DeclarationError(f"{where}: not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise DeclarationError(f"{name}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise DeclarationError(f"{name}: expected a mapping with a `datasets:` block, got {type(document).__name__}")
+    unknown = sorted(set(document) - {"datasets"})
+    if unknown:
+        raise DeclarationError(f"{name}: unknown top-level key(s) {', '.join(map(str, unknown))}; this file holds `datasets:`")
+    try:
+        return DeclaredDatasets.model_validate(document.get("datasets") or {})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(["datasets", *(str(p) for p in first["loc"])])
+        raise DeclarationError(f"{name}: {field}: {first['msg']}".replace("Value error, ", "")) from None
+
+
+@functools.cache
+def _declared(path: Path) -> DeclaredDatasets:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return DeclaredDatasets()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeclarationError(f"{path}: cannot read: {exc}") from None
+    return parse_declaration(text, str(path))
+
+
+def declared_datasets() -> DeclaredDatasets:
+    """The project's declaration (`environment.project_file()`), read once per process."""
+    return _declared(environment.project_file())
