@@ -9,6 +9,7 @@ upstream stays FRESH.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -125,3 +126,19 @@ def test_two_assets_in_one_file_do_not_share_an_edit():
 
     # Nothing is downstream of the comparison, and the evaluations beside it in the file do not change.
     assert changed(versions_of(defs), versions_of(with_derived_code_versions(defs, read=read))) == {"base_vs_trained"}
+
+
+def test_a_factory_made_asset_is_versioned_by_its_factory_code():
+    """Assets made per declared eval set are `factory.<locals>.fn`: their code is the factory's, never nothing."""
+    from tunix_rt_pipelines.defs.evaluation.per_eval_set import eval_set_evaluations
+    from tunix_rt_pipelines.defs.inference.assets import base_predictions, eval_set_predictions
+    from tunix_rt_pipelines.lib.code_version import VERSION_LENGTH, function_code_version
+
+    def version(assets_def: dg.AssetsDefinition) -> str:
+        return function_code_version(assets_def.op.compute_fn.decorated_fn)
+
+    base, trained = eval_set_predictions("my-evals-v1")
+    nothing = hashlib.sha256(b"").hexdigest()[:VERSION_LENGTH]
+    assert version(base) == version(trained) == function_code_version(eval_set_predictions) != nothing
+    assert version(base) != version(base_predictions)  # the factory's closure includes run_predictions and more
+    assert len({version(a) for a in eval_set_evaluations("my-evals-v1")}) == 1
