@@ -64,12 +64,9 @@ def prepare_dagster_home() -> Path:
 def _load_run_config(path: str | None, smoke: bool) -> dict[str, Any]:
     if not path:
         return copy.deepcopy(SMOKE_CONFIG) if smoke else {}  # the caller adds loggers to it
-    text = Path(path).read_text()
-    if path.endswith((".yaml", ".yml")):
-        import yaml
+    from tunix_rt_pipelines.lib.config_file import read_config_file
 
-        return yaml.safe_load(text) or {}
-    return json.loads(text)
+    return read_config_file(path)  # YAML or JSON by content; ConfigFileError is one line
 
 
 def build_main_job():
