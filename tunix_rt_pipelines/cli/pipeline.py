@@ -89,12 +89,29 @@ def run(args: argparse.Namespace) -> int:
     if args.job not in JOB_FACTORIES:
         print(f"error: unknown job {args.job!r}; choose one of {', '.join(JOB_FACTORIES)}", file=sys.stderr)
         return 1
+    from tunix_rt_pipelines.defs.run_config import run_config_problems
+    from tunix_rt_pipelines.lib.config_file import ConfigFileError
+
+    try:
+        run_config = _load_run_config(args.config, args.smoke)
+    except ConfigFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # The terminal gets INFO (progress, losses, failures); every DEBUG event is still in the UI.
+    run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
+    # Every setting is checked before the instance is touched: a config that cannot run creates nothing.
+    problems = run_config_problems(JOB_FACTORIES[args.job](), run_config)
+    if problems:
+        where = args.config or "run config"
+        if len(problems) == 1:
+            print(f"error: {where}: {problems[0]}; no run was started", file=sys.stderr)
+        else:
+            print(f"error: {where}: {len(problems)} settings refused, no run was started:", file=sys.stderr)
+            print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+        return 2
     home = prepare_dagster_home()
     import dagster as dg
 
-    run_config = _load_run_config(args.config, args.smoke)
-    # The terminal gets INFO (progress, losses, failures); every DEBUG event is still in the UI.
-    run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
     print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(dg.reconstructable(JOB_FACTORIES[args.job]), instance=instance, run_config=run_config)

@@ -20,6 +20,7 @@ Pure module: pydantic only; Ray is imported inside `to_tune_domains`.
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -110,7 +111,8 @@ def _bound_problems(dim: Any) -> list[str]:
 
 def _type_problems(dim: Any, annotation: Any) -> list[str]:
     """Problems of using this kind of dimension for a field of this Python type."""
-    if annotation is str and not isinstance(dim, Choice):
+    text = annotation is str or (typing.get_origin(annotation) is Literal and all(isinstance(a, str) for a in typing.get_args(annotation)))
+    if text and not isinstance(dim, Choice):
         return [f"is a text setting; only choice can search it (got {dim.type})"]
     if annotation is int and isinstance(dim, Uniform | LogUniform):
         return [f"is an integer setting; use randint, choice or quniform with a whole-number q (got {dim.type})"]
