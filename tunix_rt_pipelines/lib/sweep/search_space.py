@@ -92,7 +92,9 @@ def _is_multiple(value: float, q: float) -> bool:
 def _bound_problems(dim: Any) -> list[str]:
     """Problems with the dimension's own bounds, independent of the field it is for."""
     if isinstance(dim, Choice):
-        return []
+        reprs = [repr(v) for v in dim.values]
+        twice = sorted({r for r in reprs if reprs.count(r) > 1})
+        return [f"choice lists {', '.join(twice)} more than once (a sweep never runs a configuration twice); list each value once"] if twice else []
     if isinstance(dim, LogUniform) and not 0 < dim.min < dim.max:
         return [f"loguniform needs 0 < min < max, got min={dim.min}, max={dim.max}"]
     if dim.min >= dim.max:
