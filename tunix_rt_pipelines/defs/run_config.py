@@ -21,7 +21,9 @@ from pydantic import ValidationError
 
 from tunix_rt_pipelines.lib.validation import describe_errors
 
-_PATH = re.compile(r"at path root:([\w:]+)")
+_PATH = re.compile(r"at path root:([\w:\[\]]+)")
+_SCALAR = re.compile(r'^Invalid scalar at (\S+)\. Value "(.*)" of type "<class \'(\w+)\'>" is not valid for expected type "(\w+)"$', re.S)
+_TYPE_WORDS = {"Int": "a whole number", "Float": "a number", "Bool": "true or false", "String": "text"}
 
 
 def config_classes(job_def: dg.JobDefinition) -> dict[str, type[dg.Config]]:
@@ -41,6 +43,10 @@ def _dagster_problem(message: str, classes: Mapping[str, type[dg.Config]]) -> st
     """Dagster's message without its schema dump, the path dotted, and the known settings where a key is unknown."""
     head = message.split(" Expected:", 1)[0].rstrip(".")
     head = _PATH.sub(lambda m: "at " + m.group(1).replace(":", "."), head)
+    scalar = _SCALAR.match(head)
+    if scalar:  # Dagster's wording, in the form every other problem has: path: value is refused: why
+        path, value, got, expected = scalar.groups()
+        return f"{path}: {value[:60]} is refused: expected {_TYPE_WORDS.get(expected, expected)}, got {got}"
     unknown = re.search(r'unexpected config entry "([^"]+)" at ops\.(\w+)\.config$', head)
     if unknown and unknown.group(2) in classes:
         head += f"; known settings: {', '.join(sorted(classes[unknown.group(2)].model_fields))}"

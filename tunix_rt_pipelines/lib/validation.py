@@ -70,7 +70,7 @@ def describe_errors(exc: ValidationError, model: type[BaseModel] | None = None, 
         info = _field_info(model, loc)
         allowed = allowed_values(info) if info is not None else ""
         value = _short(error.get("input"))
-        if error["type"] == "value_error" and value in reason:  # our own validators already name the value
+        if error["type"] == "value_error":  # the project's own validators name the value themselves
             lines.append(f"{where}: {reason}")
         else:
             lines.append(f"{where}: {value} is refused: {reason}" + (f" (allowed: {allowed})" if allowed else ""))

@@ -20,7 +20,7 @@ def check_device(device: str) -> str:
         ValueError: An unknown device name, or a CUDA device this machine does not have.
     """
     if not re.fullmatch(DEVICE_PATTERN, device):
-        raise ValueError(f"device {device!r} is not supported; use {DEVICE_HELP}")
+        raise ValueError(f"device {device[:40]!r}{'...' if len(device) > 40 else ''} is not supported; use {DEVICE_HELP}")
     if not device.startswith("cuda"):
         return device
     import torch
