@@ -71,7 +71,9 @@ def describe_errors(exc: ValidationError, model: type[BaseModel] | None = None, 
         allowed = allowed_values(info) if info is not None else ""
         value = _short(error.get("input"))
         if error["type"] == "value_error":  # the project's own validators name the value themselves
-            lines.append(f"{where}: {reason}")
+            parts = [p.strip() for p in reason.splitlines() if p.strip()]
+            # A validator listing several problems ("invalid search space:" then one per line): one line each.
+            lines += [f"{where}: {p}" for p in (parts[1:] if len(parts) > 1 and parts[0].endswith(":") else [" ".join(parts)])]
         else:
             lines.append(f"{where}: {value} is refused: {reason}" + (f" (allowed: {allowed})" if allowed else ""))
     return lines

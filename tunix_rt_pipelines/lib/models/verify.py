@@ -2,7 +2,7 @@
 
 `check_model_folder` (loading.py) looks for the right files; this reads them:
 
-- every `*.safetensors` file: its header parses, each tensor's byte range matches its dtype and
+- every `*.safetensors` file (`loading.safetensors_shapes`): its header parses, each tensor's byte range matches its dtype and
   shape, and the file is exactly as long as the header says (a truncated download fails here,
   not 40 s later in `base_predictions`);
 - the stored shapes against the architecture the config declares (built on the meta device: no
@@ -15,54 +15,9 @@ loaded), and `verify_model_folder` says the pickle was ignored.
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
-from tunix_rt_pipelines.lib.models.loading import PICKLE_WEIGHTS, ModelLoadError, check_model_folder
-
-# Bytes per element of each safetensors dtype.
-_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
-                "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
-_MAX_HEADER = 100_000_000  # safetensors' own limit on the JSON header
-_SAVE_AGAIN = "save the model again with model.save_pretrained(folder) (or download it again)"
-
-
-def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Tensor name -> shape of one safetensors file, after checking its layout against its size.
-
-    Raises:
-        ModelLoadError: Not a safetensors file, or truncated, or a tensor whose bytes do not fit its shape.
-    """
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        prefix = fh.read(8)
-        length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
-        if not 0 < length <= min(_MAX_HEADER, size - 8):
-            raise ModelLoadError(f"{path}: not a safetensors file (its header length is {length}, the file {size} bytes); {_SAVE_AGAIN}")
-        try:
-            header = json.loads(fh.read(length))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ModelLoadError(f"{path}: not a safetensors file (its header is not JSON); {_SAVE_AGAIN}") from None
-    if not isinstance(header, dict):
-        raise ModelLoadError(f"{path}: not a safetensors file (its header is not a mapping); {_SAVE_AGAIN}")
-    shapes, end = {}, 0
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            dtype, shape, (begin, stop) = info["dtype"], tuple(int(d) for d in info["shape"]), info["data_offsets"]
-            expected = math.prod(shape) * _DTYPE_BYTES[dtype]
-        except (KeyError, TypeError, ValueError):
-            raise ModelLoadError(f"{path}: tensor {name!r} has an unreadable entry in the header; {_SAVE_AGAIN}") from None
-        if stop - begin != expected:
-            raise ModelLoadError(f"{path}: tensor {name!r} ({dtype}, shape {list(shape)}) needs {expected} bytes, the file gives it "
-                                 f"{stop - begin}; {_SAVE_AGAIN}")
-        shapes[name], end = shape, max(end, stop)
-    if size != 8 + length + end:
-        what = "truncated" if size < 8 + length + end else "longer than its header says"
-        raise ModelLoadError(f"{path}: {what} ({size} bytes, the header describes {8 + length + end}); {_SAVE_AGAIN}")
-    return shapes
+from tunix_rt_pipelines.lib.models.loading import PICKLE_WEIGHTS, ModelLoadError, check_model_folder, safetensors_shapes
 
 
 def _architecture_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
