@@ -63,3 +63,11 @@ def test_every_config_class_is_found():
     assert found == {"trained_checkpoint": "TrainingConfig", "base_predictions": "InferenceConfig", "trained_predictions": "InferenceConfig",
                      "promotion_candidate": "PromotionConfig", "leaderboard": "LeaderboardConfig", "tuning_sweep": "SweepConfig",
                      "sweep_registered_model": "SweepPromotionConfig"}
+
+
+def test_the_check_hands_the_config_on_unchanged():
+    """No defaults are filled in on the way: a rebound resource keeps its own settings (the artifacts go where it says)."""
+    job = defs.resolve_job_def("base_vs_trained_job")
+    given = {"ops": {"trained_checkpoint": {"config": {"max_steps": 3}}}}
+    assert job.config_mapping.resolve_from_unvalidated_config(given) == given
+    assert job.config_mapping.resolve_from_unvalidated_config(None) == {}

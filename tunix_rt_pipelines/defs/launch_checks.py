@@ -14,7 +14,7 @@ job is the one they launch.
 from __future__ import annotations
 
 import dagster as dg
-from dagster._config import ConfigAnyInstance, process_config
+from dagster._config import ConfigAnyInstance, process_config, validate_config
 from dagster._config.errors import DagsterEvaluationErrorReason, EvaluationError, RuntimeMismatchErrorData
 from dagster._config.snap import snap_from_config_type
 from dagster._config.stack import EvaluationStackPathEntry, EvaluationStackRoot
@@ -34,6 +34,22 @@ def _error(problem: str) -> EvaluationError:
                                                                value_rep=problem.split(": ", 1)[-1]))
 
 
+class _CheckedMapping(dg.ConfigMapping):
+    """A config mapping that hands on the config exactly as given.
+
+    Dagster's own `resolve_from_unvalidated_config` fills in the schema's defaults first, and the
+    defaults of a resource's config are those of the Definitions the schema was taken from: a
+    test (or deployment) that rebinds `storage` would have its artifacts sent to the old folder.
+    """
+
+    def resolve_from_unvalidated_config(self, config):
+        config = config or {}
+        outer = validate_config(self.config_schema.config_type, config)
+        if not outer.success:
+            raise DagsterInvalidConfigError("Error in config mapping ", outer.errors, config)
+        return self.config_fn(config)
+
+
 def checked_mapping(job_def: dg.JobDefinition) -> dg.ConfigMapping:
     """A config mapping for `job_def` that refuses what its typed configs refuse, and changes nothing else."""
     schema_type = job_def.run_config_schema.run_config_schema_type
@@ -48,7 +64,7 @@ def checked_mapping(job_def: dg.JobDefinition) -> dg.ConfigMapping:
                                             [_error(p) for p in problems], config)
         return config
 
-    return dg.ConfigMapping(config_fn=check, config_schema=schema_type, receive_processed_config_values=False)
+    return _CheckedMapping(config_fn=check, config_schema=schema_type)
 
 
 def with_launch_checks(defs: dg.Definitions) -> dg.Definitions:
