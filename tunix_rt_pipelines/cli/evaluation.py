@@ -13,10 +13,12 @@ from tunix_rt_pipelines import environment
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="Score a predictions.jsonl with answer_correctness@v1.",
                        description="PREDICTIONS holds one {\"id\": ..., \"prediction\": ...} per line. Exit 1 if the "
-                                   "predictions file has problems (they are listed; the score is still printed).")
+                                   "predictions file has problems (they are listed; the score is still printed) or if any "
+                                   "dataset item has no prediction (scored as wrong, counted; --allow-missing accepts that).")
     p.add_argument("predictions", help="predictions.jsonl")
     p.add_argument("--dataset", required=True, help="a dataset folder, a dataset key (e.g. golden-v1) or a .jsonl of eval items")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--allow-missing", action="store_true", help="exit 0 even when some items have no prediction (they still score 0)")
     p.set_defaults(handler=score)
 
     p = sub.add_parser("pin-evaluation", help="Pin the live answer_correctness spec hash in the lock file.",
@@ -50,8 +52,9 @@ def score(args: argparse.Namespace) -> int:
     preds = read_predictions(Path(args.predictions), known_ids={r.id for r in data.rows})
     report = score_dataset(data.rows, preds.predictions)
     problems = [str(p) for p in preds.problems]
+    missing = sum(1 for r in data.rows if r.id not in preds.predictions)
     if args.json:
-        out = {**report.to_dict(), "dataset": {"key": data.key, "sha256": data.sha256}, "problems": problems}
+        out = {**report.to_dict(), "dataset": {"key": data.key, "sha256": data.sha256}, "problems": problems, "missing": missing}
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         lo, hi = report.ci95
@@ -61,7 +64,12 @@ def score(args: argparse.Namespace) -> int:
             print(f"  by {title}: " + ", ".join(f"{k} {v['score']:.2f} ({v['correct']}/{v['n']})" for k, v in table.items()))
         for problem in problems:
             print(problem, file=sys.stderr)
-    return 1 if problems else 0
+    if missing:
+        # The spec scores a missing item as wrong; a file covering part of the set must not pass quietly.
+        print(f"{'warning' if args.allow_missing else 'error'}: {missing} of {report.n} items of {data.key} have no prediction in "
+              f"{args.predictions} and were scored as wrong" + ("" if args.allow_missing else "; pass --allow-missing to accept that"),
+              file=sys.stderr)
+    return 1 if problems or (missing and not args.allow_missing) else 0
 
 
 def pin_evaluation(args: argparse.Namespace) -> int:

@@ -64,12 +64,9 @@ def prepare_dagster_home() -> Path:
 def _load_run_config(path: str | None, smoke: bool) -> dict[str, Any]:
     if not path:
         return copy.deepcopy(SMOKE_CONFIG) if smoke else {}  # the caller adds loggers to it
-    text = Path(path).read_text()
-    if path.endswith((".yaml", ".yml")):
-        import yaml
+    from tunix_rt_pipelines.lib.config_file import read_config_file
 
-        return yaml.safe_load(text) or {}
-    return json.loads(text)
+    return read_config_file(path)  # YAML or JSON by content; ConfigFileError is one line
 
 
 def build_main_job():
@@ -92,21 +89,39 @@ def run(args: argparse.Namespace) -> int:
     if args.job not in JOB_FACTORIES:
         print(f"error: unknown job {args.job!r}; choose one of {', '.join(JOB_FACTORIES)}", file=sys.stderr)
         return 1
+    from tunix_rt_pipelines.defs.run_config import run_config_problems
+    from tunix_rt_pipelines.lib.config_file import ConfigFileError
+
+    try:
+        run_config = _load_run_config(args.config, args.smoke)
+    except ConfigFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # The terminal gets INFO (progress, losses, failures); every DEBUG event is still in the UI.
+    run_config.setdefault("loggers", {"tunix_rt_terminal": {"config": {"log_level": "INFO"}}})
+    # Every setting is checked before the instance is touched: a config that cannot run creates nothing.
+    problems = run_config_problems(JOB_FACTORIES[args.job](), run_config)
+    if problems:
+        where = args.config or "run config"
+        if len(problems) == 1:
+            print(f"error: {where}: {problems[0]}; no run was started", file=sys.stderr)
+        else:
+            print(f"error: {where}: {len(problems)} settings refused, no run was started:", file=sys.stderr)
+            print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+        return 2
     home = prepare_dagster_home()
     import dagster as dg
 
-    run_config = _load_run_config(args.config, args.smoke)
-    # The terminal gets INFO (progress, losses, failures); every DEBUG event is still in the UI.
-    run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
     print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(dg.reconstructable(JOB_FACTORIES[args.job]), instance=instance, run_config=run_config)
         if not result.success:
-            failures = [e for e in result.all_events if e.is_step_failure]
-            for event in failures:
-                error = event.step_failure_data.error
-                print(f"step {event.step_key} failed: {error.message.strip() if error else 'unknown error'}", file=sys.stderr)
-            print(f"run {result.run_id} FAILED; details: tunix-rt ui, then Runs", file=sys.stderr)
+            from tunix_rt_pipelines.defs.terminal_logger import one_line_cause
+
+            # The failing step(s) and the one-line cause, last, where the user is looking.
+            for event in (e for e in result.all_events if e.is_step_failure):
+                print(f"error: step {event.step_key} failed: {one_line_cause(event.step_failure_data)}", file=sys.stderr)
+            print(f"run {result.run_id} FAILED; the full log: tunix-rt ui, then Runs", file=sys.stderr)
             return 1
         print(f"run {result.run_id} succeeded")
         if args.job == MAIN_JOB:
@@ -180,13 +195,32 @@ def report(args: argparse.Namespace) -> int:
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
+        failed = latest_failure(instance)
         try:
             r = latest_report(instance)
         except LookupError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print("\n".join(failed) or f"error: {exc}", file=sys.stderr)
             return 1
+    if failed and not any(r["run_id"] in line for line in failed):  # a failure newer than the result
+        print("\n".join(failed) + "\nthe result below is from an earlier run:", file=sys.stderr)
     print(json.dumps(r, indent=2) if args.json else format_report(r))
     return 0
+
+
+def latest_failure(instance) -> list[str]:
+    """Lines naming the latest main-job run's failing steps and causes, if that run failed; [] otherwise."""
+    import dagster as dg
+
+    from tunix_rt_pipelines.defs.terminal_logger import one_line_cause
+
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=MAIN_JOB), limit=1)
+    if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
+        return []
+    events = instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    lines = [f"error: the latest run {runs[0].run_id} FAILED at step {e.dagster_event.step_key}: "
+             f"{one_line_cause(e.dagster_event.step_failure_data)}" for e in events if e.dagster_event]
+    return lines or [f"error: the latest run {runs[0].run_id} FAILED before any step ran; see tunix-rt ui, then Runs"]
+
 
 
 def ui(args: argparse.Namespace) -> int:

@@ -15,19 +15,25 @@ from typing import Any
 
 from tunix_rt_pipelines import environment
 
+_MAX_OFFSET = 2**63 - 1  # the database's INTEGER range; larger values cannot be sent to it
+
+
+def _integer(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be {low}..{high}, got {text[:40]}")
+    return value
+
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+    return _integer(text, 1, 1000)  # the documented page size bound
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return _integer(text, 0, _MAX_OFFSET)
 
 
 def _paging(p: argparse.ArgumentParser) -> None:

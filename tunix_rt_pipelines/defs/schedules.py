@@ -9,7 +9,7 @@ from tunix_rt_pipelines.defs.jobs import base_vs_trained_job
 NIGHTLY_CRON = "0 3 * * *"  # 03:00 UTC, after the working day
 
 
-@dg.schedule(job=base_vs_trained_job, cron_schedule=NIGHTLY_CRON, execution_timezone="UTC",
+@dg.schedule(job_name=base_vs_trained_job.name, cron_schedule=NIGHTLY_CRON, execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.STOPPED,
              description="Re-run the whole base-vs-trained comparison every night: training and inference run again, "
                          "so unchanged inputs reproduce the same scores (byte-identical on CPU) or show that they no longer do.")

@@ -47,10 +47,18 @@ def staged_dir(final: Path) -> Iterator[Path]:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private (0700); the final folder gets the usual mode
     old = None
-    if final.exists():
-        # A unique name per call: two replacements of the same folder never collide here.
-        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
-        os.replace(final, old / final.name)
-    os.replace(tmp, final)
+    try:
+        if final.exists():
+            # A unique name per call: two replacements of the same folder never collide here.
+            old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+            os.replace(final, old / final.name)
+        os.replace(tmp, final)  # fails onto e.g. a dangling symlink: then nothing may be left behind
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and (old / final.name).exists() and not final.exists():
+            os.replace(old / final.name, final)  # put the previous folder back
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

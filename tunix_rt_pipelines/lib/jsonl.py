@@ -9,6 +9,8 @@ means the file as a whole.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,11 @@ def read_jsonl_lines(path: Path, display: str | None = None) -> JsonlLines:
     name = display or str(path)
     out = JsonlLines()
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO would block until a writer came; /dev/zero never ends
+            out.problems.append(Problem(name, 0, "<file>", "not a regular file (a pipe or a device); give a .jsonl file"))
+            out.readable = False
+            return out
         raw = path.read_bytes()
     except OSError as exc:
         out.problems.append(Problem(name, 0, "<file>", f"cannot read: {exc.strerror or exc}"))
@@ -88,7 +95,11 @@ def _parse(name: str, number: int, line: bytes) -> tuple[Problem | None, object,
         canonical = canonical_line(obj).encode("utf-8")  # fails on a lone surrogate escape
     except json.JSONDecodeError as exc:
         return Problem(name, number, "<json>", f"invalid JSON at column {exc.colno}: {exc.msg}"), None, b""
-    except (ValueError, RecursionError, UnicodeEncodeError) as exc:
+    except UnicodeEncodeError as exc:  # JSON allows "\ud800"; Python holds it, UTF-8 cannot
+        bad = exc.object[exc.start:exc.end].encode("unicode_escape").decode("ascii") if isinstance(exc.object, str) else "?"
+        return Problem(name, number, "<json>", f"a lone surrogate escape ({bad}) is not text; write the character itself "
+                                               "or a valid surrogate pair"), None, b""
+    except (ValueError, RecursionError) as exc:
         # Valid JSON syntax Python cannot hold: a lone surrogate escape, an integer of
         # thousands of digits, nesting deeper than the recursion limit.
         return Problem(name, number, "<json>", f"unsupported JSON value: {type(exc).__name__}: {str(exc)[:80]}"), None, b""

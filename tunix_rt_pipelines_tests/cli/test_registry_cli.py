@@ -123,3 +123,45 @@ def test_production_needs_a_url_and_an_explicit_migrate(capsys, tmp_path: Path, 
     assert code == 0 and out.strip().endswith("schema empty -> 0003")
     assert cli(capsys, "migrate")[1].strip().endswith("schema already at 0003")
     assert cli(capsys, "list")[:2] == (0, "no versions registered\n")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["show", NAME, "99999999999999999999"], ["has no version or alias '99999999999999999999'", "versions 1..3"]),
+    (["show", NAME, "v" + "9" * 30], ["has no version or alias"]),
+    (["show", NAME, "²"], ["has no version or alias '²'"]),  # a Unicode digit is not a version number
+])
+def test_huge_or_odd_version_numbers_are_unknown_versions(cli_registry, capsys, argv, words):
+    code, _, err = cli(capsys, *argv)
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+    assert all(w in err for w in words), err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["list", "--offset", str(2**63)], ["--offset: must be 0..9223372036854775807"]),
+    (["list", "--limit", "0"], ["--limit: must be 1..1000"]),
+    (["leaderboard", "--limit", str(10**30)], ["--limit: must be 1..1000"]),
+    (["list", "--offset", "ten"], ["--offset: 'ten' is not a whole number"]),
+])
+def test_paging_arguments_are_range_checked(cli_registry, capsys, argv, words):
+    with pytest.raises(SystemExit) as info:
+        main(["registry", *argv])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err
+    assert all(w in err for w in words), err
+
+
+@pytest.mark.parametrize("url, words", [
+    ("garbage", ["registry URL ($TUNIX_RT_REGISTRY_URL) cannot be used: it is not a database URL", "postgresql://USER:PASSWORD@HOST"]),
+    ("postgresql://me:hunter2@db:port/x", ["the port is not a number"]),
+    ("mysql://me:hunter2@db/x", ["unsupported registry URL mysql://me:***@db/x"]),
+    ("not-a-db", ["file is not a database", "point it at a registry database"]),
+])
+def test_a_bad_registry_url_names_the_setting_and_never_the_password(tmp_path, monkeypatch, capsys, url, words):
+    if url == "not-a-db":
+        (tmp_path / "notes.txt").write_text("these are my notes, not a database\n" * 10)
+        url = f"sqlite:///{tmp_path / 'notes.txt'}"
+    monkeypatch.setenv("TUNIX_RT_REGISTRY_URL", url)
+    code, _, err = cli(capsys, "list")
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "hunter2" not in err and "sqlalche.me" not in err
+    assert all(w in err for w in words), err

@@ -21,7 +21,7 @@ from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 GOLDEN = read_dataset(REAL_DATASETS / "golden-v1").rows
 DOCUMENTED_KEYS = {"metric", "version", "score", "n", "ci95", "by_category", "by_difficulty", "items", "problems"}
-EXTRA_KEYS = {"correct", "dataset"}  # printed too, beyond the list: pinned so a change is deliberate
+EXTRA_KEYS = {"correct", "dataset", "missing"}  # printed too, beyond the list: pinned so a change is deliberate
 
 
 def _write(path: Path, rows: list[dict], extra: bytes = b"") -> Path:
@@ -37,8 +37,8 @@ def _predictions(tmp_path: Path, extra: bytes = b"") -> Path:
     return _write(tmp_path / "predictions.jsonl", rows, extra)
 
 
-def _score_json(predictions: Path, dataset: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
-    code = main(["score", str(predictions), "--dataset", dataset, "--json"])
+def _score_json(predictions: Path, dataset: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
+    code = main(["score", str(predictions), "--dataset", dataset, "--json", "--allow-missing", *extra])
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -47,7 +47,7 @@ def test_json_output_has_exactly_the_documented_keys(tmp_path: Path, capsys: pyt
 
     assert code == 0
     assert set(out) == DOCUMENTED_KEYS | EXTRA_KEYS
-    assert (out["metric"], out["version"], out["n"], out["correct"], out["problems"]) == ("answer_correctness", 1, 100, 10, [])
+    assert (out["metric"], out["version"], out["n"], out["correct"], out["problems"], out["missing"]) == ("answer_correctness", 1, 100, 10, [], 84)
     assert out["score"] == pytest.approx(0.10)
     assert out["ci95"] == pytest.approx([0.0552, 0.1744], abs=5e-5)  # Wilson 10/100
     assert out["dataset"] == {"key": "golden-v1", "sha256": "03869f42bff7d691c2d6b68280f4fd9070e4fee8eba3a77cb09ada1909a28ef5"}
@@ -117,7 +117,7 @@ def test_problems_in_predictions_are_reported_not_dropped(tmp_path: Path, capsys
 def test_text_output_and_problems_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     predictions = _predictions(tmp_path, json.dumps({"id": "nope-1", "prediction": "1"}).encode() + b"\n")
 
-    code = main(["score", str(predictions), "--dataset", str(REAL_DATASETS / "golden-v1")])
+    code = main(["score", str(predictions), "--dataset", str(REAL_DATASETS / "golden-v1"), "--allow-missing"])
 
     captured = capsys.readouterr()
     assert code == 1
@@ -125,7 +125,8 @@ def test_text_output_and_problems_on_stderr(tmp_path: Path, capsys: pytest.Captu
     assert out[0] == "answer_correctness@v1 on golden-v1 (03869f42bff7): 0.100 (10/100), 95% CI [0.055, 0.174]"
     assert out[1].startswith("  by category: addition 0.77 (10/13), count 0.00 (0/12)")
     assert out[2] == "  by difficulty: easy 0.12 (5/40), hard 0.00 (0/24), medium 0.14 (5/36)"
-    assert captured.err == f"{predictions}:17: id: unknown id 'nope-1': not in the dataset\n"
+    assert captured.err == (f"{predictions}:17: id: unknown id 'nope-1': not in the dataset\n"
+                            f"warning: 84 of 100 items of golden-v1 have no prediction in {predictions} and were scored as wrong\n")
 
 
 def test_missing_predictions_file_scores_zero_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -170,3 +171,38 @@ def test_pathological_prediction_lines_are_reported(line: bytes, tmp_path: Path,
     printed = capsys.readouterr().out
     assert code == 1 and printed, "no report printed: the reader raised"
     assert [p.split(": ")[0] for p in json.loads(printed)["problems"]] == [f"{predictions}:17"]
+
+
+@pytest.mark.parametrize("covered, code", [(0, 1), (10, 1), (100, 0)], ids=["empty-file", "10-of-100", "all"])
+def test_missing_items_are_counted_loudly_and_fail_unless_allowed(covered: int, code: int, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    predictions = _write(tmp_path / "p.jsonl", [{"id": g.id, "prediction": f"Answer: {g.ground_truth}"} for g in GOLDEN[:covered]])
+    assert main(["score", str(predictions), "--dataset", "golden-v1"]) == code
+    err = capsys.readouterr().err
+    if covered < 100:
+        assert err == (f"error: {100 - covered} of 100 items of golden-v1 have no prediction in {predictions} and were scored as wrong; "
+                       "pass --allow-missing to accept that\n")
+        assert main(["score", str(predictions), "--dataset", "golden-v1", "--allow-missing"]) == 0
+        assert capsys.readouterr().err.startswith(f"warning: {100 - covered} of 100 items")
+    else:
+        assert err == ""
+
+
+def test_a_fifo_or_a_device_is_refused_without_reading_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        code, out = _score_json(path, "golden-v1", capsys)
+        assert code == 1
+        (problem,) = out["problems"]
+        assert problem.startswith(f"{path}:0: <file>: ") and ("not a regular file" in problem or "Is a directory" in problem)
+
+
+def test_a_lone_surrogate_is_named_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    predictions = _predictions(tmp_path, b'{"id": "x", "prediction": "\\ud800"}\n')
+    code, out = _score_json(predictions, "golden-v1", capsys)
+    assert code == 1
+    assert out["problems"] == [f"{predictions}:17: <json>: a lone surrogate escape (\\ud800) is not text; write the character "
+                               "itself or a valid surrogate pair"]

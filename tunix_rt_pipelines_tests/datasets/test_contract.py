@@ -128,6 +128,10 @@ def test_rows_are_frozen() -> None:
         ("kind", "test"),        # eval | traces
         ("count", -1),           # never negative
         ("schema_version", 0),   # starts at 1
+        ("count", "100"),        # a string is not a count (strict: no silent coercion)
+        ("count", 100.0),        # nor is a float
+        ("schema_version", True),  # nor a boolean
+        ("composition", {"category": {"addition": "13"}}),
     ],
 )
 def test_manifest_rejects_bad_values(field: str, value: object) -> None:
@@ -135,7 +139,7 @@ def test_manifest_rejects_bad_values(field: str, value: object) -> None:
     Manifest.model_validate(manifest)  # the committed manifest is valid...
     with pytest.raises(ValidationError) as info:
         Manifest.model_validate({**manifest, field: value})
-    assert [e["loc"] for e in info.value.errors()] == [(field,)]  # ...and only the edited field is blamed
+    assert [e["loc"][0] for e in info.value.errors()] == [field]  # ...and only the edited field is blamed
 
 
 @pytest.mark.parametrize(("key", "model"), [("golden-v1", EvalItem), ("reasoning-traces-v1", TrainingTrace)])

@@ -41,6 +41,29 @@ def test_export_into_an_existing_empty_folder_works_and_a_non_empty_one_is_refus
         sqlite_registry.export(NAME, 1, tmp_path / "a-file")
 
 
+
+@pytest.mark.parametrize("target", ["dangling", "a-real-folder"])
+def test_a_symlink_destination_is_refused_and_nothing_is_left_beside_it(sqlite_registry: Registry, tmp_path: Path, target: str):
+    promote(sqlite_registry, make_candidate(tmp_path / "made", seed=1))
+    out = tmp_path / "out"
+    out.mkdir()
+    if target == "a-real-folder":
+        (tmp_path / "real").mkdir()
+    (out / "link").symlink_to(tmp_path / ("real" if target == "a-real-folder" else "nowhere"))
+    with pytest.raises(ArtifactError, match="is a symbolic link"):
+        sqlite_registry.export(NAME, 1, out / "link")
+    assert [p.name for p in out.iterdir()] == ["link"]  # no .link.tmp-* folder
+
+
+def test_a_failed_final_rename_leaves_no_staging_folder(tmp_path: Path):
+    from tunix_rt_pipelines.lib.files import staged_dir
+
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")  # rename(dir, dangling symlink) fails
+    with pytest.raises(OSError), staged_dir(tmp_path / "link") as tmp:
+        (tmp / "f").write_text("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link"]
+
+
 @pytest.mark.parametrize("tamper", ["change a byte", "delete a file", "delete the copy"])
 def test_a_tampered_registry_copy_is_refused_and_nothing_is_written(sqlite_registry: Registry, tmp_path: Path, tamper: str):
     version = promote(sqlite_registry, make_candidate(tmp_path, seed=1)).version

@@ -62,7 +62,7 @@ ALLOWED = ("batch_size, gradient_accumulation_steps, learning_rate, lr_scheduler
         ({"warmup_steps": {"type": "randint", "min": -1, "max": 3}}, "search_space.warmup_steps: min -1 is not a valid warmup_steps: Input should be greater than or equal to 0"),
         ({"batch_size": {"type": "choice", "values": [8, 2.5]}}, "search_space.batch_size: value 2.5 is not a valid batch_size: Input should be a valid integer"),
         ({"batch_size": {"type": "choice", "values": [True]}}, "search_space.batch_size: value True is not a valid batch_size"),
-        ({"lr_scheduler": {"type": "choice", "values": ["cosine", 3]}}, "search_space.lr_scheduler: value 3 is not a valid lr_scheduler: Input should be a valid string"),
+        ({"lr_scheduler": {"type": "choice", "values": ["cosine", 3]}}, "search_space.lr_scheduler: value 3 is not a valid lr_scheduler: Input should be 'cosine', 'linear', 'constant', 'constant_with_warmup', 'cosine_with_restarts', 'polynomial' or 'inverse_sqrt'"),
     ],
 )
 def test_every_problem_is_named(raw, expected):

@@ -109,17 +109,17 @@ def test_smoke_sweep_then_rerun_restores_and_records_force(tmp_path, tiny_model_
 
 def test_failed_trial_is_recorded_not_scored_and_max_failures_decides(tmp_path, tiny_model_dir, instance):
     res = resources(tmp_path, tiny_model_dir)
-    # seed 1 samples max_seq_length 8 (every trace too long: training cannot start) then 160
-    config = smoke_config(search_space={"max_seq_length": {"type": "choice", "values": [8, 160]}}, seed=1)
+    # seed 1 samples max_seq_length 32 (every trace too long: training cannot start) then 160
+    config = smoke_config(search_space={"max_seq_length": {"type": "choice", "values": [32, 160]}}, seed=1)
     result = run_sweep_job(instance, res, config)
     assert not result.success
     message = step_failure(result)
     assert "1 of 2 trials failed, more than max_failures=0" in message
-    assert "{\"max_seq_length\": 8}: ValueError: no training examples" in message
+    assert "{\"max_seq_length\": 32}: ValueError: no training examples" in message
     sweep_dir = next((tmp_path / "artifacts" / "tuning").iterdir())
     payload = json.loads((sweep_dir / "sweep_results.json").read_text())
     failed, ok = payload["trials"]
-    assert failed["params"] == {"max_seq_length": 8} and failed["status"] == "failed"
+    assert failed["params"] == {"max_seq_length": 32} and failed["status"] == "failed"
     assert failed["score"] is None and failed["ci95"] is None and "no training examples" in failed["error"]
     assert ok["status"] == "succeeded" and ok["score"] is not None
 

@@ -59,5 +59,5 @@ def test_a_trial_trains_predicts_and_scores(trial_inputs, tmp_path):
 @pytest.mark.slow
 def test_a_trial_that_cannot_train_raises_instead_of_scoring(trial_inputs, tmp_path):
     with pytest.raises(ValueError, match="no training examples"):
-        evaluate_trial({"max_seq_length": 8}, trial_inputs, tmp_path / "trials" / "t1")
+        evaluate_trial({"max_seq_length": 32}, trial_inputs, tmp_path / "trials" / "t1")
     assert not (tmp_path / "trials" / "t1" / "predictions").exists()

@@ -79,5 +79,5 @@ def test_crashed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model_dir):
 
 def test_no_usable_traces_fails_before_writing(tmp_path, tiny_model_dir):
     with pytest.raises(ValueError, match="no training examples"):
-        train(tiny_model_dir, TRACES, TrainingConfig(max_steps=2, max_seq_length=10, **{k: v for k, v in SMALL.items()}), tmp_path / "run", builtin_base=True)
+        train(tiny_model_dir, TRACES, TrainingConfig(max_steps=2, max_seq_length=32, **{k: v for k, v in SMALL.items()}), tmp_path / "run", builtin_base=True)
     assert not (tmp_path / "run").exists()

@@ -60,7 +60,7 @@ def refresh_selection(recorded: dict[str, dict[str, str] | None], golden_sha256:
     return keys
 
 
-@dg.sensor(job=evaluation_refresh_job, default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=300,
+@dg.sensor(job_name=evaluation_refresh_job.name, default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=300,
            description="Re-score base and trained models when golden-v1 or the answer_correctness evaluator changes.")
 def reevaluate_on_golden_or_evaluator_change(context: dg.SensorEvaluationContext, storage: ProjectStorage) -> dg.SensorResult | dg.SkipReason:
     recorded = {side: _recorded(context.instance, keys[0]) for side, keys in _SIDES.items()}

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from tunix_rt_pipelines.lib.models.loading import Checkpoint, ModelLoadError
+from tunix_rt_pipelines.lib.models.verify import verify_model_folder
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
@@ -24,6 +25,8 @@ def base_checkpoint(base_model: BaseModelResource, storage: ProjectStorage) -> d
     """The base model (builtin:tiny by default, or $TUNIX_RT_BASE_MODEL), checked and hashed."""
     try:
         checkpoint = base_model.checkpoint(storage.artifacts_path("models"))
+        notes = verify_model_folder(checkpoint.path)  # weights readable with their shapes, tokenizer loads
     except ModelLoadError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    return dg.MaterializeResult(data_version=dg.DataVersion(checkpoint.sha256), metadata=checkpoint_metadata(checkpoint, storage))
+    return dg.MaterializeResult(data_version=dg.DataVersion(checkpoint.sha256),
+                                metadata={**checkpoint_metadata(checkpoint, storage), "notes": dg.MetadataValue.json(notes)})

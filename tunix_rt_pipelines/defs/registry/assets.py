@@ -10,7 +10,7 @@ import hashlib
 import json
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tunix_rt_pipelines.defs.metadata import breakdown_table
 from tunix_rt_pipelines.lib.evaluation.best import rank
@@ -35,12 +35,23 @@ class PromotionConfig(dg.Config):
     model_name: str = Field(default="", description="Registry name. Empty: tunix-rt-<base model short name>, e.g. tunix-rt-tiny.")
     force: bool = Field(default=False, description="Register even when an overridable guard fails (failed run; absent, failed or foreign "
                                                    "evaluation). Recorded on the version; a forced version never becomes champion.")
-    promoted_by: str = Field(default="", description="Who or what promotes, recorded on the version. Empty: dagster:<job name>.")
+    promoted_by: str = Field(default="", max_length=200, description="Who or what promotes, recorded on the version (at most 200 "
+                                                                      "characters). Empty: dagster:<job name>.")
+
+    @field_validator("model_name")
+    @classmethod
+    def _registry_name(cls, value: str) -> str:
+        return check_model_name(value) if value else value
 
 
 class LeaderboardConfig(dg.Config):
     model_name: str = Field(default="", description="Only this model name. Empty: every name in the registry.")
-    rows: int = Field(default=50, ge=1, le=1000, description="Rows in the UI table; `tunix-rt registry leaderboard` pages through all.")
+    rows: int = Field(default=50, ge=1, le=1000, description="Rows in the UI table (1..1000); `tunix-rt registry leaderboard` pages through all.")
+
+    @field_validator("model_name")
+    @classmethod
+    def _registry_name(cls, value: str) -> str:
+        return check_model_name(value) if value else value
 
 
 def gate_check_result(check_name: str, better: bool, reason: str, gate: dict) -> dg.AssetCheckResult:

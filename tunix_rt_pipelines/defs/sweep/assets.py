@@ -30,6 +30,7 @@ from tunix_rt_pipelines.lib.sweep.results import (
     table_rows,
     write_results,
 )
+from tunix_rt_pipelines.lib.sweep.sampling import plan_trials
 from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
 from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
 from tunix_rt_pipelines.lib.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
@@ -141,5 +142,7 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, ray: Ra
     if sha != best.model_sha256:
         raise dg.Failure(description=f"best trial {best.trial_id}: checkpoint hashes to {sha[:12]}, the trial scored {best.model_sha256[:12]}")
     return dg.MaterializeResult(data_version=dg.DataVersion(sha256_file(results_path)),
-                                metadata=_metadata(storage, best, sha, payload, run.records, sweep_dir, results_path, run.resumed,
-                                                   cluster, config.force))
+                                metadata={**_metadata(storage, best, sha, payload, run.records, sweep_dir, results_path, run.resumed,
+                                                      cluster, config.force),
+                                          # how the trials were chosen (all different): grid, a sample of it, or random draws
+                                          "trial_plan": dg.MetadataValue.text(plan_trials(plan.space, plan.num_samples, plan.seed)[1])})

@@ -10,13 +10,14 @@ import re
 from typing import Any, Literal
 
 import dagster as dg
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
 from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.lib.evaluation.spec import METRIC_NAME, SPEC, metric_id
+from tunix_rt_pipelines.lib.sweep.sampling import num_samples_problem
 from tunix_rt_pipelines.lib.sweep.search_space import parse_search_space
-from tunix_rt_pipelines.lib.training.settings import TrainSettings
+from tunix_rt_pipelines.lib.training.settings import MAX_SEED, TrainSettings
 
 MODE = "max" if SPEC["scale"]["higher_is_better"] else "min"
 SWEEP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -40,8 +41,10 @@ class SweepConfig(dg.Config):
         description="Training hyperparameters to search, {name: {type: choice|uniform|loguniform|randint|quniform, ...}}. "
                     "choice {values}; uniform {min < max}; loguniform {0 < min < max}; randint {min < max, max inclusive}; "
                     "quniform {min < max, q; min and max multiples of q}. See docs/tuning.md.")
-    num_samples: int = Field(default=4, ge=1, description="Trials sampled from the space.")
-    seed: int = Field(default=0, description="Seed of the search algorithm: the same seed and space sample the same trials.")
+    num_samples: int = Field(default=4, ge=1, le=1000, description="Trials to run, every one a different configuration: a space of choice, "
+                             "randint and quniform dimensions runs as a grid (at most its size; equal to it = the whole grid), "
+                             "otherwise seeded random draws with repeats redrawn. 1..1000.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Seed of the trial plan: the same seed and space run the same trials; 0..2**32-1.")
     metric: Literal[METRIC_NAME] = Field(  # type: ignore[valid-type]
         default=METRIC_NAME, description=f"The metric trials are ranked by: only the locked primary metric, {METRIC_NAME}.")
     mode: Literal[MODE] = Field(  # type: ignore[valid-type]
@@ -55,10 +58,10 @@ class SweepConfig(dg.Config):
         default_factory=InferenceConfig,
         description="Generation settings used to score each trial on golden-v1 (same as the main graph's by default).")
     # --- how it runs
-    max_concurrent_trials: int = Field(default=1, ge=1, description="Trials running at once (Ray also caps this by free CPUs/GPUs).")
-    max_failures: int = Field(default=0, ge=0, description="Trials allowed to fail; with more failures the sweep fails (after recording them all).")
-    cpus_per_trial: float = Field(default=1.0, gt=0, description="CPUs Ray reserves per trial; also the trial's torch thread count (rounded up).")
-    gpus_per_trial: float = Field(default=0.0, ge=0, description="GPUs Ray reserves per trial: 0 = CPU only, 1 = a card each; "
+    max_concurrent_trials: int = Field(default=1, ge=1, le=256, description="Trials running at once (Ray also caps this by free CPUs/GPUs).")
+    max_failures: int = Field(default=0, ge=0, le=1000, description="Trials allowed to fail; with more failures the sweep fails (after recording them all).")
+    cpus_per_trial: float = Field(default=1.0, gt=0, le=1024, allow_inf_nan=False, description="CPUs Ray reserves per trial; also the trial's torch thread count (rounded up).")
+    gpus_per_trial: float = Field(default=0.0, ge=0, le=64, allow_inf_nan=False, description="GPUs Ray reserves per trial: 0 = CPU only, 1 = a card each; "
                                                                   "fractions share a card on purpose.")
     reuse_workers: bool = Field(default=True, description="Run trials one after another in the same Ray worker process: saves "
                                                            "re-importing torch per trial (~10 s on 2 cores); trials share no state.")
@@ -96,6 +99,13 @@ class SweepConfig(dg.Config):
         if value and not re.fullmatch(SWEEP_ID_PATTERN, value):
             raise ValueError(f"sweep_id {value!r} must match {SWEEP_ID_PATTERN} (it names a folder)")
         return value
+
+    @model_validator(mode="after")
+    def _no_repeated_trial(self) -> "SweepConfig":
+        problem = num_samples_problem(self.dimensions(), self.num_samples)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def dimensions(self) -> dict[str, Any]:
         """The parsed search space (`search_space.Dimension`s)."""

@@ -15,7 +15,7 @@ register its checkpoint by hand, through the same guards.
 """
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tunix_rt_pipelines.defs.registry.assets import REGISTRY_ERRORS, gate_check_result, registration_metadata
 from tunix_rt_pipelines.lib.pointer import Pointer
@@ -31,7 +31,13 @@ BEATS_CHAMPION = "sweep_registered_model_beats_champion"
 class SweepPromotionConfig(dg.Config):
     model_name: str = Field(default="", description="Registry name. Empty: tunix-rt-<base model short name>, the name the main job "
                                                     "registers under, so the sweep's best competes with that champion.")
-    promoted_by: str = Field(default="", description="Who or what promotes, recorded on the version. Empty: dagster:<job name>.")
+    promoted_by: str = Field(default="", max_length=200, description="Who or what promotes, recorded on the version (at most 200 "
+                                                                      "characters). Empty: dagster:<job name>.")
+
+    @field_validator("model_name")
+    @classmethod
+    def _registry_name(cls, value: str) -> str:
+        return check_model_name(value) if value else value
 
 
 @dg.asset(group_name="sweep", kinds={"python"}, deps=["tuning_sweep", "base_checkpoint"],

@@ -30,7 +30,7 @@ def sweep_run_key(traces_version: str, base_version: str) -> str:
     return f"traces:{traces_version}|base:{base_version}"
 
 
-@dg.sensor(job=sweep_job, default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=60,
+@dg.sensor(job_name=sweep_job.name, default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=60,
            description="Run sweep_job once per new (training_traces, base_checkpoint) data-version pair.")
 def sweep_on_new_training_inputs(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     cursor = json.loads(context.cursor) if context.cursor else {}

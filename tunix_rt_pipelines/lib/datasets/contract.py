@@ -85,7 +85,9 @@ ROW_MODELS: dict[str, type[_Row]] = {"eval": EvalItem, "traces": TrainingTrace}
 
 
 class Manifest(_Row):
-    """`manifest.json` beside every dataset's `items.jsonl`."""
+    """`manifest.json` beside every dataset's `items.jsonl`. Strict: `"count": "100"` is a string, not a count."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     version: NonEmptyText

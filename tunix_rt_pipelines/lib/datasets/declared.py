@@ -62,40 +62,30 @@ def asset_name(key: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", key)
 
 
-def parse_declaration(text: str, name: str) -> DeclaredDatasets:
-    """The `datasets:` block of a project file's text; errors name the file and line."""
-    import yaml
+def read_declaration(path: Path) -> DeclaredDatasets:
+    """The `datasets:` block of a project file (YAML or JSON; no file: the defaults); errors name the file and line."""
+    from tunix_rt_pipelines.lib.config_file import ConfigFileError, read_config_file
 
+    if not path.exists():
+        return DeclaredDatasets()
     try:
-        document = yaml.safe_load(text) if text.strip() else {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        raise DeclarationError(f"{where}: not valid YAML: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise DeclarationError(f"{name}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise DeclarationError(f"{name}: expected a mapping with a `datasets:` block, got {type(document).__name__}")
+        document = read_config_file(path)
+    except ConfigFileError as exc:
+        raise DeclarationError(str(exc)) from None
     unknown = sorted(set(document) - {"datasets"})
     if unknown:
-        raise DeclarationError(f"{name}: unknown top-level key(s) {', '.join(map(str, unknown))}; this file holds `datasets:`")
+        raise DeclarationError(f"{path}: unknown top-level key(s) {', '.join(unknown)}; this file holds `datasets:`")
     try:
         return DeclaredDatasets.model_validate(document.get("datasets") or {})
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(["datasets", *(str(p) for p in first["loc"])])
-        raise DeclarationError(f"{name}: {field}: {first['msg']}".replace("Value error, ", "")) from None
+        raise DeclarationError(f"{path}: {field}: {first['msg']}".replace("Value error, ", "")) from None
 
 
 @functools.cache
 def _declared(path: Path) -> DeclaredDatasets:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return DeclaredDatasets()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeclarationError(f"{path}: cannot read: {exc}") from None
-    return parse_declaration(text, str(path))
+    return read_declaration(path)
 
 
 def declared_datasets() -> DeclaredDatasets:

@@ -8,6 +8,7 @@ offline) raises `ModelLoadError` with what to do about it.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,13 @@ def check_model_folder(folder: Path) -> None:
         raise ModelLoadError(f"{folder}: not a folder; pass a folder saved with save_pretrained, a hub id, or builtin:tiny")
     if not (folder / "config.json").is_file():
         raise ModelLoadError(f"{folder}: no config.json; save the model with model.save_pretrained(folder)")
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{folder}/config.json: not valid JSON ({exc}); save the model again with model.save_pretrained(folder)") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{folder}/config.json: holds a {type(config).__name__}, not the model's settings object; "
+                             "save the model again with model.save_pretrained(folder)")
     if not any(folder.glob("*.safetensors")):
         pickles = [name for name in PICKLE_WEIGHTS if (folder / name).exists()]
         if pickles:
@@ -95,18 +103,52 @@ def resolve_hub_snapshot(repo_id: str, revision: str | None, allow_download: boo
 
 
 def count_parameters(folder: Path) -> int:
-    """Parameters stored in the folder's safetensors files, read from their headers only."""
-    total = 0
-    for path in sorted(folder.glob("*.safetensors")):
-        with path.open("rb") as fh:
-            header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
-        for name, info in header.items():
-            if name != "__metadata__":
-                n = 1
-                for dim in info["shape"]:
-                    n *= dim
-                total += n
-    return total
+    """Parameters stored in the folder's safetensors files, read from their (checked) headers only."""
+    return sum(math.prod(shape) for path in sorted(folder.glob("*.safetensors")) for shape in safetensors_shapes(path).values())
+
+
+# Bytes per element of each safetensors dtype.
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+                "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+_MAX_HEADER = 100_000_000  # safetensors' own limit on the JSON header
+_SAVE_AGAIN = "save the model again with model.save_pretrained(folder) (or download it again)"
+
+
+def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape of one safetensors file, after checking its layout against its size.
+
+    Raises:
+        ModelLoadError: Not a safetensors file, or truncated, or a tensor whose bytes do not fit its shape.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        prefix = fh.read(8)
+        length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+        if not 0 < length <= min(_MAX_HEADER, size - 8):
+            raise ModelLoadError(f"{path}: not a safetensors file (its header length is {length}, the file {size} bytes); {_SAVE_AGAIN}")
+        try:
+            header = json.loads(fh.read(length))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ModelLoadError(f"{path}: not a safetensors file (its header is not JSON); {_SAVE_AGAIN}") from None
+    if not isinstance(header, dict):
+        raise ModelLoadError(f"{path}: not a safetensors file (its header is not a mapping); {_SAVE_AGAIN}")
+    shapes, end = {}, 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, stop) = info["dtype"], tuple(int(d) for d in info["shape"]), info["data_offsets"]
+            expected = math.prod(shape) * _DTYPE_BYTES[dtype]
+        except (KeyError, TypeError, ValueError):
+            raise ModelLoadError(f"{path}: tensor {name!r} has an unreadable entry in the header; {_SAVE_AGAIN}") from None
+        if stop - begin != expected:
+            raise ModelLoadError(f"{path}: tensor {name!r} ({dtype}, shape {list(shape)}) needs {expected} bytes, the file gives it "
+                                 f"{stop - begin}; {_SAVE_AGAIN}")
+        shapes[name], end = shape, max(end, stop)
+    if size != 8 + length + end:
+        what = "truncated" if size < 8 + length + end else "longer than its header says"
+        raise ModelLoadError(f"{path}: {what} ({size} bytes, the header describes {8 + length + end}); {_SAVE_AGAIN}")
+    return shapes
 
 
 def describe_folder(name: str, folder: Path) -> Checkpoint:

@@ -114,6 +114,8 @@ def export_checkpoint(folder: Path, sha256: str, dest: Path, adapter_only: bool 
         ArtifactError: `dest` is not empty, the registry copy is missing or was tampered with, or
             (adapter_only) the version was trained without LoRA.
     """
+    if dest.is_symlink():
+        raise ArtifactError(f"{dest}: is a symbolic link (to {os.readlink(dest)}); export into a real new or empty folder")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ArtifactError(f"{dest}: exists and is not an empty folder; export into a new or empty folder")
     _require_folder(folder)

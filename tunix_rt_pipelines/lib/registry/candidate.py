@@ -102,7 +102,7 @@ def read_training_config(folder: Path) -> dict[str, Any]:
 def check_model_name(name: str) -> str:
     """`name` if it is a valid registry name, else ValueError saying what is allowed."""
     if not _NAME.match(name):
-        raise ValueError(f"invalid model name {name!r}: use 1-100 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise ValueError(f"invalid model name {name[:60]!r}{'...' if len(name) > 60 else ''}: use 1-100 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
     return name
 
 

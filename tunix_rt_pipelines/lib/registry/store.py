@@ -65,7 +65,7 @@ def normalize_url(url: str) -> str:
 
 def safe_url(engine_or_url: sa.Engine | str) -> str:
     """The URL with its password hidden, for messages."""
-    url = engine_or_url.url if isinstance(engine_or_url, sa.Engine) else sa.make_url(engine_or_url)
+    url = engine_or_url.url if isinstance(engine_or_url, sa.Engine) else parse_url(engine_or_url)
     return url.render_as_string(hide_password=True)
 
 
@@ -106,9 +106,25 @@ def _switch_to_wal(cursor) -> None:
             time.sleep(0.01 * (attempt + 1))  # about 12 s in all before giving up
 
 
+URL_EXAMPLES = "sqlite:///PATH/registry.db or postgresql://USER:PASSWORD@HOST:5432/DB"
+
+
+def parse_url(url: str) -> sa.URL:
+    """`url` parsed, or a `RegistryConnectionError` naming the setting; the URL itself is never echoed (it may hold a password)."""
+    try:
+        return sa.make_url(normalize_url(url))
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        why = "the port is not a number" if "int()" in str(exc) else "it is not a database URL"
+        raise RegistryConnectionError(f"the registry URL (${URL_ENV}) cannot be used: {why}; a valid one looks like {URL_EXAMPLES}") from None
+
+
 def make_engine(url: str) -> sa.Engine:
-    """An engine for `url` (SQLite file or memory, or PostgreSQL), set up for concurrent writers."""
-    parsed = sa.make_url(normalize_url(url))
+    """An engine for `url` (SQLite file or memory, or PostgreSQL), set up for concurrent writers.
+
+    Raises:
+        RegistryConnectionError: A URL that does not parse or names another database.
+    """
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
@@ -118,7 +134,8 @@ def make_engine(url: str) -> sa.Engine:
         _sqlite_setup(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
-        raise RegistryConnectionError(f"unsupported registry URL {safe_url(url)}: use sqlite:///PATH or postgresql://...")
+        raise RegistryConnectionError(f"unsupported registry URL {parsed.render_as_string(hide_password=True)} (${URL_ENV}): "
+                                      f"use {URL_EXAMPLES}")
     # pool_pre_ping: a server restart between two promotions must not fail the second one.
     return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=20)
 
@@ -136,9 +153,20 @@ def connect(engine: sa.Engine) -> sa.Connection:
         RegistryConnectionError: The database cannot be reached.
     """
     try:
-        return engine.connect()
-    except sa.exc.OperationalError as exc:
-        raise RegistryConnectionError(f"cannot connect to the registry at {safe_url(engine)}: {str(exc.orig).strip()}") from None
+        connection = engine.connect()
+        if engine.url.get_backend_name() == "sqlite":
+            connection.exec_driver_sql("SELECT count(*) FROM sqlite_master")  # reads the header: is it a database at all
+            connection.rollback()  # end the probe's implicit transaction; callers begin their own
+        return connection
+    except sa.exc.OperationalError as exc:  # unreachable, refused, bad credentials
+        raise RegistryConnectionError(f"cannot connect to the registry at {safe_url(engine)}: {_one_line(exc.orig)}") from None
+    except sa.exc.DatabaseError as exc:  # reachable, but not a database ("file is not a database")
+        raise RegistryConnectionError(f"cannot use the registry at {safe_url(engine)} (${URL_ENV}): {_one_line(exc.orig)}; "
+                                      f"point it at a registry database, e.g. {URL_EXAMPLES}") from None
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
 
 
 def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:

@@ -139,6 +139,9 @@ def aliases(conn: sa.Connection, name: str) -> dict[str, int]:
     return {alias: version for alias, version in rows}
 
 
+MAX_INTEGER = 2**63 - 1  # the largest value SQLite's and PostgreSQL's 64-bit INTEGER columns hold
+
+
 def resolve(conn: sa.Connection, name: str, ref: str | int) -> ModelVersion:
     """A version by number, alias or `latest`.
 
@@ -148,10 +151,10 @@ def resolve(conn: sa.Connection, name: str, ref: str | int) -> ModelVersion:
     require_name(conn, name)
     named = aliases(conn, name)
     text = str(ref).strip()
-    if text[:1] == "v" and text[1:].isdigit():  # "v3" means version 3
+    if text[:1] == "v" and text[1:].isascii() and text[1:].isdigit():  # "v3" means version 3
         text = text[1:]
-    if text.isdigit():
-        number: int | None = int(text)
+    if text.isascii() and text.isdigit():
+        number: int | None = int(text) if int(text) <= MAX_INTEGER else None  # past SQL's INTEGER: no such version
     elif text == LATEST:
         number = conn.execute(sa.select(sa.func.max(model_versions.c.version)).where(model_versions.c.name == name)).scalar()
     else:

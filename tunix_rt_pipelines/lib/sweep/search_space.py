@@ -20,6 +20,7 @@ Pure module: pydantic only; Ray is imported inside `to_tune_domains`.
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -91,7 +92,9 @@ def _is_multiple(value: float, q: float) -> bool:
 def _bound_problems(dim: Any) -> list[str]:
     """Problems with the dimension's own bounds, independent of the field it is for."""
     if isinstance(dim, Choice):
-        return []
+        reprs = [repr(v) for v in dim.values]
+        twice = sorted({r for r in reprs if reprs.count(r) > 1})
+        return [f"choice lists {', '.join(twice)} more than once (a sweep never runs a configuration twice); list each value once"] if twice else []
     if isinstance(dim, LogUniform) and not 0 < dim.min < dim.max:
         return [f"loguniform needs 0 < min < max, got min={dim.min}, max={dim.max}"]
     if dim.min >= dim.max:
@@ -110,7 +113,8 @@ def _bound_problems(dim: Any) -> list[str]:
 
 def _type_problems(dim: Any, annotation: Any) -> list[str]:
     """Problems of using this kind of dimension for a field of this Python type."""
-    if annotation is str and not isinstance(dim, Choice):
+    text = annotation is str or (typing.get_origin(annotation) is Literal and all(isinstance(a, str) for a in typing.get_args(annotation)))
+    if text and not isinstance(dim, Choice):
         return [f"is a text setting; only choice can search it (got {dim.type})"]
     if annotation is int and isinstance(dim, Uniform | LogUniform):
         return [f"is an integer setting; use randint, choice or quniform with a whole-number q (got {dim.type})"]

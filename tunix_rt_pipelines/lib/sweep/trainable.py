@@ -71,9 +71,11 @@ def trial_settings(inputs: TrialInputs, params: dict[str, Any]) -> tuple[TrainSe
     """
     device = "cuda" if inputs.gpus_per_trial > 0 else "cpu"
     threads = max(1, math.ceil(inputs.cpus_per_trial))
-    # Validated again, so a sampled value outside a field's constraints fails the trial loudly.
+    # Validated again, so a sampled value outside a field's constraints fails the trial loudly. The
+    # hardware is set after validation: it is Ray's reservation, not a user's value, and the machine
+    # that checks it (the driver) need not be the one with the card.
     training = TrainSettings.model_validate({**inputs.training.model_dump(), **coerce_params(params, inputs.int_keys),
-                                             "device": device, "num_threads": threads})
+                                             "num_threads": threads}).model_copy(update={"device": device})
     return training, inputs.inference.model_copy(update={"device": device})
 
 

@@ -26,6 +26,7 @@ from tunix_rt_pipelines.lib.files import atomic_write_text
 from tunix_rt_pipelines.lib.hashing import folder_key
 from tunix_rt_pipelines.lib.ray_env import import_ray
 from tunix_rt_pipelines.lib.sweep.results import FAILED, SUCCEEDED, UNFINISHED, TrialRecord
+from tunix_rt_pipelines.lib.sweep.sampling import plan_trials
 from tunix_rt_pipelines.lib.sweep.search_space import to_tune_domains
 from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs, count_attempts, run_trial
 
@@ -137,11 +138,13 @@ def build_tuner(plan: SweepPlan):
     if tune.Tuner.can_restore(path):
         return tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True, resume_errored=False,
                                   restart_errored=plan.retry_failed), True
+    # Every trial's configuration is planned here, all different (sampling.py); Tune runs exactly these.
+    points, _ = plan_trials(plan.space, plan.num_samples, plan.seed)
     tune_config = tune.TuneConfig(
         metric=plan.metric, mode=plan.mode, num_samples=plan.num_samples,
-        # Seeded sampling. The concurrency cap goes to the generator: Ray 2.60 ignores
+        # The concurrency cap goes to the generator: Ray 2.60 ignores
         # TuneConfig.max_concurrent_trials (with a warning) when search_alg is a BasicVariantGenerator.
-        search_alg=BasicVariantGenerator(random_state=plan.seed, max_concurrent=plan.max_concurrent_trials),
+        search_alg=BasicVariantGenerator(points_to_evaluate=points, random_state=plan.seed, max_concurrent=plan.max_concurrent_trials),
         trial_dirname_creator=_trial_dirname,
         # A fresh worker per trial re-imports torch and transformers (~10 s on 2 cores): most of
         # Ray's per-trial cost (benchmarks/sweep_concurrency.py). Trials share nothing else:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tunix_rt_pipelines.lib.models.devices import DEVICE_HELP, check_device
 from tunix_rt_pipelines.lib.models.prompt import PromptStyle
 
 Switch = Literal["auto", "on", "off"]
+# transformers schedulers that need no extra arguments (cosine_with_min_lr, reduce_lr_on_plateau and
+# warmup_stable_decay do, and would fail at the first step).
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial", "inverse_sqrt"]
+MAX_SEED = 2**32 - 1  # numpy (seeded by transformers' set_seed) refuses anything larger
 
 
 class LoraSettings(BaseModel):
@@ -25,9 +30,9 @@ class LoraSettings(BaseModel):
 
     enabled: Switch = Field(default="auto", description="auto: on for a model you bring, off for the built-in ones "
                                                         "(they start from random weights, so every weight must learn).")
-    r: int = Field(default=16, ge=1, le=1024, description="Rank of the adapter matrices.")
-    alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (the update is scaled by alpha / r).")
-    dropout: float = Field(default=0.05, ge=0.0, lt=1.0, description="Dropout on the adapter's input.")
+    r: int = Field(default=16, ge=1, le=1024, description="Rank of the adapter matrices (at most 1024).")
+    alpha: int = Field(default=32, ge=1, le=65536, description="LoRA scaling numerator (the update is scaled by alpha / r; at most 65536).")
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0, allow_inf_nan=False, description="Dropout on the adapter's input.")
     target_modules: list[str] = Field(default_factory=lambda: ["all-linear"],
                                       description='Modules to adapt: ["all-linear"] (every linear layer but the output head) or names '
                                                   'such as ["q_proj", "v_proj"].')
@@ -41,32 +46,45 @@ class TrainSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # --- optimisation
-    learning_rate: float = Field(default=3e-3, gt=0, description="Peak AdamW learning rate (after warmup).")
-    max_steps: int = Field(default=1500, ge=0, description="Optimizer steps to train for; 0 = use num_train_epochs.")
-    num_train_epochs: float = Field(default=1.0, gt=0, description="Epochs over the traces when max_steps is 0.")
-    batch_size: int = Field(default=32, ge=1, description="Sequences per device per forward pass.")
-    gradient_accumulation_steps: int = Field(default=1, ge=1, description="Forward passes per optimizer step.")
-    warmup_steps: int = Field(default=50, ge=0, description="Linear warmup steps before the cosine decay.")
-    lr_scheduler: str = Field(default="cosine", description="transformers scheduler name: cosine, linear, constant_with_warmup, ...")
-    weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay.")
-    max_grad_norm: float = Field(default=1.0, gt=0, description="Gradient clipping norm.")
+    # Upper bounds are where a value can only be a typo (a learning rate of 3 diverges at once, a
+    # million steps is days here); each description states its range.
+    learning_rate: float = Field(default=3e-3, gt=0, le=1.0, allow_inf_nan=False,
+                                 description="Peak AdamW learning rate (after warmup); 0 < value <= 1.")
+    max_steps: int = Field(default=1500, ge=0, le=1_000_000, description="Optimizer steps to train for; 0 = use num_train_epochs. At most 1,000,000.")
+    num_train_epochs: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False,
+                                    description="Epochs over the traces when max_steps is 0; 0 < value <= 1000.")
+    batch_size: int = Field(default=32, ge=1, le=65536, description="Sequences per device per forward pass; 1..65536.")
+    gradient_accumulation_steps: int = Field(default=1, ge=1, le=4096, description="Forward passes per optimizer step; 1..4096.")
+    warmup_steps: int = Field(default=50, ge=0, le=1_000_000, description="Linear warmup steps before the decay; 0..1,000,000.")
+    lr_scheduler: Scheduler = Field(default="cosine", description="transformers scheduler: cosine, linear, constant, constant_with_warmup, "
+                                                                  "cosine_with_restarts, polynomial or inverse_sqrt.")
+    weight_decay: float = Field(default=0.0, ge=0, le=1.0, allow_inf_nan=False, description="AdamW weight decay; 0..1.")
+    max_grad_norm: float = Field(default=1.0, gt=0, le=1e6, allow_inf_nan=False, description="Gradient clipping norm; 0 < value <= 1e6.")
     # --- data
-    max_seq_length: int = Field(default=160, ge=8, description="Longest prompt+completion in tokens; longer traces are left out and counted.")
-    max_train_samples: int = Field(default=0, ge=0, description="Use only the first N traces (0 = all); for smoke runs.")
+    max_seq_length: int = Field(default=160, ge=32, le=131_072, description="Longest prompt+completion in tokens; longer traces are left out "
+                                "and counted. 32..131072: no question with a worked answer fits in fewer than 32 tokens.")
+    max_train_samples: int = Field(default=0, ge=0, le=100_000_000, description="Use only the first N traces (0 = all); for smoke runs.")
     prompt_format: PromptStyle = Field(default="auto", description="auto: the tokenizer's chat template when it has one, else plain "
                                                                    "`Question:`/`Answer:` text; chat or plain force one.")
     # --- what is trained
     lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA adapters (peft) instead of every weight.")
     # --- reproducibility and checkpoints
-    seed: int = Field(default=0, description="Seed for initialisation of data order, dropout and everything random.")
-    save_steps: int = Field(default=250, ge=1, description="Save a resumable checkpoint every N steps; a crashed run resumes from the last one.")
-    logging_steps: int = Field(default=25, ge=1, description="Record the training loss every N steps.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Seed for initialisation of data order, dropout and everything random; "
+                                                               "0..2**32-1.")
+    save_steps: int = Field(default=250, ge=1, le=1_000_000, description="Save a resumable checkpoint every N steps; a crashed run resumes "
+                                                                         "from the last one. 1..1,000,000.")
+    logging_steps: int = Field(default=25, ge=1, le=1_000_000, description="Record the training loss every N steps; 1..1,000,000.")
     # --- hardware
-    device: str = Field(default="auto", description="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
-    dtype: str = Field(default="float32", description="Precision of the weights being trained: float32 or bfloat16. The saved "
+    device: str = Field(default="auto", description=DEVICE_HELP + "; checked against this machine when the config is built.")
+    dtype: Literal["float32", "bfloat16"] = Field(default="float32", description="Precision of the weights being trained: float32 or bfloat16. The saved "
                                                       "checkpoint keeps the base model's own dtype either way.")
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = Field(default="auto", description="Autocast for the forward pass: "
                                                                    "auto = bf16 on a CUDA card that supports it, else none (CPU).")
     gradient_checkpointing: Switch = Field(default="auto", description="Recompute activations in the backward pass to save memory: "
                                                                        "auto = on with CUDA, off on CPU (where it only costs time).")
-    num_threads: int = Field(default=0, ge=0, description="torch CPU threads (0 = torch's default: one per core).")
+    num_threads: int = Field(default=0, ge=0, le=1024, description="torch CPU threads (0 = torch's default: one per core); 0..1024.")
+
+    @field_validator("device")
+    @classmethod
+    def _device_on_this_machine(cls, value: str) -> str:
+        return check_device(value)
