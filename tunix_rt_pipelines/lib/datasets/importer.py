@@ -65,8 +65,19 @@ def read_source(source: Path, split: str | None = None) -> tuple[list[dict], lis
     """Every record of `source` as a dict, and its column names, read by Hugging Face `datasets`."""
     import datasets
 
+    # datasets logs a reader's failure with its traceback before raising it; the error we raise says it once.
+    verbosity, progress = datasets.logging.get_verbosity(), datasets.is_progress_bar_enabled()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    try:
+        return _read_with_datasets(datasets, source, split)
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+        if progress:
+            datasets.enable_progress_bars()
+
+
+def _read_with_datasets(datasets, source: Path, split: str | None) -> tuple[list[dict], list[str]]:
     name = source.name
     if source.is_dir():
         loaded = datasets.load_from_disk(str(source), keep_in_memory=True)
@@ -199,6 +210,14 @@ def _readme(manifest: Manifest) -> str:
             "This version is immutable: to change the data, import it under a new key.\n")
 
 
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error's first line: `datasets` wraps a parser's error in one whose text embeds a traceback."""
+    while (exc.__cause__ or exc.__context__) is not None:
+        exc = exc.__cause__ or exc.__context__
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
+
+
 def import_dataset(source: Path, key: str, kind: DatasetKind, datasets_dir: Path, overrides: dict[str, str] | None = None,
                    split: str | None = None) -> ImportResult:
     """Validate every row of `source` and write `datasets_dir/key/`, or raise `DatasetImportError` and write nothing."""
@@ -213,7 +232,7 @@ def import_dataset(source: Path, key: str, kind: DatasetKind, datasets_dir: Path
         raise
     except Exception as exc:  # datasets/pyarrow/pandas raise their own types for a file they cannot parse
         kind_of = "a saved dataset folder" if source.is_dir() else BUILDERS.get(source.suffix.lower(), "data")
-        message = " ".join(str(exc).split())[:300] or type(exc).__name__
+        message = _root_cause(exc)
         raise DatasetImportError([Problem(name, 0, "<file>", f"cannot be read as {kind_of}: {message}")]) from exc
     mapping = resolve_field_map(kind, columns, dict(overrides or {}), name)
     rows, problems = build_rows(records, kind, mapping, name)
