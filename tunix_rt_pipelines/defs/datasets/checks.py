@@ -7,7 +7,7 @@ its metadata.
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.assets import golden_v1, training_traces
+from tunix_rt_pipelines.defs.datasets.assets import golden_v1, golden_v1_calibration, training_traces
 from tunix_rt_pipelines.lib.datasets.reader import Dataset
 from tunix_rt_pipelines.lib.datasets.refs import overlapping_prompts, read_dataset_once
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -72,4 +72,5 @@ def training_traces_disjoint_from_golden_v1(context: dg.AssetCheckExecutionConte
 
 golden_v1_checks = build_dataset_checks(golden_v1)
 training_traces_checks = build_dataset_checks(training_traces)
-dataset_checks = [*golden_v1_checks, *training_traces_checks, training_traces_disjoint_from_golden_v1]
+golden_v1_calibration_checks = build_dataset_checks(golden_v1_calibration)
+dataset_checks = [*golden_v1_checks, *training_traces_checks, *golden_v1_calibration_checks, training_traces_disjoint_from_golden_v1]

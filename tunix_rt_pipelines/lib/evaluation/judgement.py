@@ -18,6 +18,7 @@ from tunix_rt_pipelines.lib.evaluation.calibration import Calibration, calibrate
 from tunix_rt_pipelines.lib.evaluation.judges import CORRECT, INCORRECT, UNPARSEABLE, Judge, Verdict, judge_id
 from tunix_rt_pipelines.lib.evaluation.predictions import PREDICTIONS_FILE, read_predictions
 from tunix_rt_pipelines.lib.files import staged_dir
+from tunix_rt_pipelines.lib.hashing import sha256_file
 
 CALIBRATION_FILE = "calibration.json"
 JUDGEMENT_FILE = "judgement.json"
@@ -57,7 +58,7 @@ def judge_evaluation(judge: Judge, items: Sequence[Any], predictions_dir: Path, 
         The payload written.
 
     Raises:
-        ValueError: The calibration is of another judge, or the evaluation covers other items.
+        ValueError: The calibration is of another judge, or the evaluation covers other items or predictions.
         JudgeBackendError: The judge's backend failed (nothing is written).
     """
     if calibration.judge_sha256 != judge.spec_sha256():
@@ -66,6 +67,8 @@ def judge_evaluation(judge: Judge, items: Sequence[Any], predictions_dir: Path, 
     baseline = {i["id"]: i for i in evaluation["items"]}
     if set(baseline) != {i.id for i in items}:
         raise ValueError("the evaluation covers other items than the dataset; re-run the evaluation")
+    if sha256_file(predictions_dir / PREDICTIONS_FILE) != evaluation["predictions_sha256"]:
+        raise ValueError(f"the predictions in {predictions_dir} are not the ones {evaluation['evaluator']} scored; re-run the evaluation")
     preds = read_predictions(predictions_dir / PREDICTIONS_FILE, known_ids=set(baseline))
     if preds.problems:
         raise ValueError("predictions file has problems:\n" + "\n".join(f"  {p}" for p in preds.problems[:20]))
