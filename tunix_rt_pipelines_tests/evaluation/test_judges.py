@@ -91,3 +91,13 @@ def test_pin_judge_refuses_a_changed_judge_until_its_version_is_bumped(tmp_path:
     pinned = lock.pin_judge(rule, path)
     assert (pinned.version, pinned.sha256) == (2, rule.spec_sha256())
     assert lock.check_judge_lock(rule, path).passed
+
+
+def test_pin_evaluation_refuses_another_judge_model_under_v1(capsys: pytest.CaptureFixture[str]):
+    from tunix_rt_pipelines.cli.main import main
+
+    assert main(["pin-evaluation"]) == 0  # both locks match: nothing written
+    assert "pinned llm_judge@v1 at a5668ae4f52c" in capsys.readouterr().out
+    assert main(["pin-evaluation", "--judge-backend", "rule"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: llm_judge@v1 changed but its version did not") and "LLM_JUDGE_VERSION" in err and err.count("\n") == 1
