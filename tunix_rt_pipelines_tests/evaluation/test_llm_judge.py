@@ -51,6 +51,9 @@ class Recording:
     def identity(self) -> dict:
         return {"backend": "script"}
 
+    def generation(self) -> dict:
+        return {}
+
     def complete(self, requests):
         self.prompts = [r.prompt for r in requests]
         return self.replies[: len(requests)]

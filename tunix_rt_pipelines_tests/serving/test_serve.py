@@ -108,7 +108,7 @@ def test_chat_completion_is_the_projects_own_greedy_decoding_of_the_training_pro
 def test_the_endpoint_judge_judges_through_http_and_is_refused(server: dict, monkeypatch):
     monkeypatch.setenv("TUNIX_RT_JUDGE_API_KEY", KEY)
     rows = read_dataset(REAL_DATASETS / CALIBRATION_KEY).rows[:8]
-    judge = LlmJudge(_backend(server, max_new_tokens=8, concurrency=2), max_new_tokens=8)
+    judge = LlmJudge(_backend(server, max_new_tokens=8, concurrency=2))
     verdicts = judge.judge(rows, {r.id: r.candidate for r in rows})
     result = calibrate("llm_judge@v1", judge.spec_sha256(), rows, verdicts)
 

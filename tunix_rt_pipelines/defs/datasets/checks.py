@@ -72,5 +72,5 @@ def training_traces_disjoint_from_golden_v1(context: dg.AssetCheckExecutionConte
 
 golden_v1_checks = build_dataset_checks(golden_v1)
 training_traces_checks = build_dataset_checks(training_traces)
-golden_v1_calibration_checks = build_dataset_checks(golden_v1_calibration)
-dataset_checks = [*golden_v1_checks, *training_traces_checks, *golden_v1_calibration_checks, training_traces_disjoint_from_golden_v1]
+dataset_checks = [*golden_v1_checks, *training_traces_checks, training_traces_disjoint_from_golden_v1]
+golden_v1_calibration_checks = build_dataset_checks(golden_v1_calibration)  # the judge's calibration set (defs/evaluation/judges.py)

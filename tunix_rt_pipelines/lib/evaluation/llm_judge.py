@@ -67,6 +67,10 @@ class JudgeBackend(Protocol):
         """Which judge model this is (locked with the rubric); never holds a secret."""
         ...
 
+    def generation(self) -> dict[str, Any]:
+        """The decoding settings the replies are made with (locked too; greedy always)."""
+        ...
+
     def complete(self, requests: Sequence[JudgeRequest]) -> list[str]:
         ...
 
@@ -96,15 +100,16 @@ class LlmJudge:
     version = LLM_JUDGE_VERSION
     bump_hint = "LLM_JUDGE_VERSION in tunix_rt_pipelines/lib/evaluation/llm_judge.py"
 
-    def __init__(self, backend: JudgeBackend, *, max_new_tokens: int = 48, seed: int = 0) -> None:
-        self.backend, self.max_new_tokens, self.seed = backend, max_new_tokens, seed
+    def __init__(self, backend: JudgeBackend) -> None:
+        self.backend = backend
 
     def spec(self) -> dict[str, Any]:
         return {
             "judge": self.name, "version": self.version, "rubric": RUBRIC,
             "parse": {"verdict_line": VERDICT_LINE, "reason_line": REASON_LINE, "flags": "ignorecase multiline",
                       "verdict_lines_required": 1, "otherwise": UNPARSEABLE, "missing_prediction": MISSING_REASON},
-            "generation": {"do_sample": False, "max_new_tokens": self.max_new_tokens, "seed": self.seed},
+            # From the backend itself, so the spec can never state other settings than the replies were made with.
+            "generation": {"do_sample": False, **self.backend.generation()},
             "model": self.backend.identity(),
         }
 
@@ -142,6 +147,9 @@ class ContainsAnswerBackend:
 
     def identity(self) -> dict[str, Any]:
         return {"backend": "rule", "rule": "contains_answer", "normalization": "answer_correctness@v1"}
+
+    def generation(self) -> dict[str, Any]:
+        return {}  # nothing is decoded
 
     def complete(self, requests: Sequence[JudgeRequest]) -> list[str]:
         return [self._reply(r.expected, r.candidate) for r in requests]

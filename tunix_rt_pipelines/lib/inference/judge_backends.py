@@ -34,6 +34,9 @@ class LocalJudgeBackend:
         # any other model by the hash of its files, so retraining it is a new judge model.
         return {"backend": "local", "model": self.name, **({} if is_builtin(self.name) else {"model_sha256": self.model_sha256})}
 
+    def generation(self) -> dict[str, Any]:
+        return {"max_new_tokens": self.max_new_tokens, "seed": self.seed}
+
     def complete(self, requests: Sequence[JudgeRequest]) -> list[str]:
         from tunix_rt_pipelines.lib.inference.generate import generate_batched
         from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
@@ -65,6 +68,9 @@ class OpenAIJudgeBackend:
     def identity(self) -> dict[str, Any]:
         # The served model's name identifies the judge; where it is served from (the URL) does not.
         return {"backend": "openai", "model": self.model}
+
+    def generation(self) -> dict[str, Any]:
+        return {"max_new_tokens": self.max_new_tokens, "seed": self.seed, "temperature": 0.0}
 
     def _client(self):
         import openai

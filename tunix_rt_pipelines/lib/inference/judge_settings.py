@@ -66,4 +66,4 @@ def build_judge(settings: JudgeSettings, models_dir: Path) -> LlmJudge:
         folder = resolve_model_folder(settings.model, models_dir)
         backend = LocalJudgeBackend(settings.model, folder, folder_sha256(folder), max_new_tokens=settings.max_new_tokens,
                                     batch_size=settings.batch_size, seed=settings.seed, device=settings.device)
-    return LlmJudge(backend, max_new_tokens=settings.max_new_tokens, seed=settings.seed)
+    return LlmJudge(backend)
