@@ -32,8 +32,10 @@ GENERATE = Path("tunix_rt_pipelines") / "lib" / "inference" / "generate.py"
 # The assets that run the batched decoder, and everything downstream of them.
 DECODER_AND_DOWNSTREAM = {"base_predictions", "trained_predictions", "base_evaluation", "trained_evaluation", "base_vs_trained",
                           "promotion_candidate", "registered_model", "leaderboard",
-                          "tuning_sweep", "sweep_registered_model"}  # trials predict with the same decoder
-UPSTREAM = {"golden_v1", "training_traces", "evaluation_spec", "base_checkpoint", "trained_checkpoint"}
+                          "tuning_sweep", "sweep_registered_model",  # trials predict with the same decoder
+                          # a local LLM judge replies through the same decoder, so its spec asset, calibration and verdicts move too
+                          "llm_judge_spec", "llm_judge_calibration", "base_llm_judgement", "trained_llm_judgement"}
+UPSTREAM = {"golden_v1", "training_traces", "golden_v1_calibration", "evaluation_spec", "base_checkpoint", "trained_checkpoint"}
 
 PRINT_VERSIONS = ("import json; from tunix_rt_pipelines.definitions import defs; g = defs.resolve_asset_graph(); "
                   "print(json.dumps({k.to_user_string(): g.get(k).code_version for k in g.get_all_asset_keys()}))")
@@ -62,7 +64,7 @@ def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
 
 def test_every_asset_version_is_derived():
     versions = versions_of(defs)
-    assert len(versions) == 15 and all(re.fullmatch(r"[0-9a-f]{16}", v) for v in versions.values())
+    assert len(versions) == 20 and all(re.fullmatch(r"[0-9a-f]{16}", v) for v in versions.values())
 
 
 def test_editing_a_lib_function_changes_exactly_its_assets_and_their_downstream(tmp_path: Path):

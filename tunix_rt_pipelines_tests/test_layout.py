@@ -23,7 +23,7 @@ NAME = "tunix_rt_pipelines"
 LAYERS = ["environment", "lib", "resources", "defs", "definitions", "cli"]
 # Concerns in data-flow order; a module outside every concern folder is the layer's shared core,
 # which may be imported by every concern and imports none.
-LIB_CONCERNS = ["datasets", "evaluation", "models", "inference", "training", "registry", "sweep"]
+LIB_CONCERNS = ["datasets", "evaluation", "models", "inference", "training", "registry", "sweep", "serving"]
 DEFS_CONCERNS = ["datasets", "models", "inference", "training", "evaluation", "registry", "sweep"]
 SHARED_LAST = {"defs": {"schedules"}}  # shared modules that use the jobs, as sensors do
 

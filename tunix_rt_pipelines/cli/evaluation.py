@@ -21,8 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-missing", action="store_true", help="exit 0 even when some items have no prediction (they still score 0)")
     p.set_defaults(handler=score)
 
-    p = sub.add_parser("pin-evaluation", help="Pin the live answer_correctness spec hash in the lock file.",
-                       description="Refuses when the spec changed but its version did not: bump METRIC_VERSION first.")
+    p = sub.add_parser("pin-evaluation", help="Pin the live answer_correctness and llm_judge spec hashes in their lock files.",
+                       description="Refuses when a spec changed but its version did not: bump METRIC_VERSION (or "
+                                   "LLM_JUDGE_VERSION) first. llm_judge is pinned for the judge model given here, which must "
+                                   "be the one the `llm_judge` resource is configured with.")
+    p.add_argument("--judge-backend", default="local", choices=["local", "openai", "rule"], help="the LLM judge's backend (default local)")
+    p.add_argument("--judge-model", default="builtin:tiny", help="the LLM judge's model (default builtin:tiny)")
     p.set_defaults(handler=pin_evaluation)
 
 
@@ -74,13 +78,17 @@ def score(args: argparse.Namespace) -> int:
 
 def pin_evaluation(args: argparse.Namespace) -> int:
     from tunix_rt_pipelines.lib.evaluation import lock
+    from tunix_rt_pipelines.lib.inference.judge_settings import JudgeSettings, build_judge
 
+    judge = build_judge(JudgeSettings(backend=args.judge_backend, model=args.judge_model), environment.project_home() / "artifacts" / "models")
     try:
         pinned = lock.pin()
+        judge_pinned = lock.pin_judge(judge)
     except lock.PinRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"pinned {pinned.metric}@v{pinned.version} at {pinned.sha256} in {lock.LOCK_FILE.name}")
+    print(f"pinned {judge_pinned.metric}@v{judge_pinned.version} at {judge_pinned.sha256} in {lock.lock_file(judge.name).name}")
     if lock.DOC_FILE.exists() and lock.update_doc(lock.DOC_FILE):  # in a checkout: keep docs/evaluation.md in step
         print(f"updated the spec block in {lock.DOC_FILE.name}")
     return 0

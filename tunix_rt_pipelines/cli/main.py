@@ -12,13 +12,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from tunix_rt_pipelines.cli import datasets, evaluation, pipeline, registry
+from tunix_rt_pipelines.cli import datasets, evaluation, pipeline, registry, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunix-rt", description="tunix-rt pipelines: prove fine-tuning helped, ship the better model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (pipeline, datasets, evaluation, registry):
+    for module in (pipeline, datasets, evaluation, registry, serve):
         module.register(sub)
     return parser
 

@@ -47,3 +47,12 @@ evaluation_refresh_job = dg.define_asset_job(
                                        "base_evaluation", "trained_evaluation", "base_vs_trained"),
     description="Re-predict and re-score golden-v1 with the current evaluator, behind the data checks and the evaluation lock.",
 )
+
+# The LLM judge beside answer_correctness: its lock, its calibration (a blocking gate), then its verdicts on
+# the predictions last materialized. Never retrains or re-predicts; answer_correctness stays the primary judge.
+llm_judge_job = dg.define_asset_job(
+    name="llm_judge_job",
+    selection=dg.AssetSelection.assets("golden_v1", "golden_v1_calibration", "llm_judge_spec", "llm_judge_calibration",
+                                       "base_llm_judgement", "trained_llm_judgement"),
+    description="Check the LLM judge's lock, calibrate it on golden-v1-calibration, and only if it passes, judge the base and trained predictions.",
+)

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from tunix_rt_pipelines.environment import get_environment
+from tunix_rt_pipelines.resources.llm_judge import LlmJudgeResource
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.model_registry import SqlModelRegistry
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
@@ -16,7 +17,9 @@ from tunix_rt_pipelines.resources.storage import ProjectStorage
 def build_resources() -> dict[str, Any]:
     env = get_environment()
     # ray: a local Ray per sweep run; set its address (or SweepConfig.ray_address) for a cluster.
-    common = {"storage": ProjectStorage(), "base_model": BaseModelResource(), "ray": RayResource()}
+    # llm_judge: builtin:tiny run locally by default (the pinned judge, refused by its calibration: an honest
+    # 1M-parameter judge); point it at a stronger model or an endpoint, then bump and pin its version.
+    common = {"storage": ProjectStorage(), "base_model": BaseModelResource(), "ray": RayResource(), "llm_judge": LlmJudgeResource()}
     resources_by_env: dict[str, dict[str, Any]] = {
         # SQLite in the project home, or PostgreSQL whenever $TUNIX_RT_REGISTRY_URL is set.
         "local": {**common, "model_registry": SqlModelRegistry()},

@@ -1,4 +1,5 @@
-"""Dataset assets: golden-v1 (frozen evaluation set) and reasoning-traces-v1 (training traces).
+"""Dataset assets: golden-v1 (frozen evaluation set), reasoning-traces-v1 (training traces) and
+golden-v1-calibration (labelled candidate answers a judge is calibrated on).
 
 Each asset reads its folder, snapshots the files under the artifact root (what every later step
 reads), records what it found, and versions itself by content hash, so re-materializing
@@ -12,6 +13,7 @@ from tunix_rt_pipelines.lib.datasets.contract import DIFFICULTIES, GOLDEN_KEY
 from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
 from tunix_rt_pipelines.lib.datasets.reader import composition
 from tunix_rt_pipelines.lib.datasets.refs import read_dataset_once, snapshot
+from tunix_rt_pipelines.lib.evaluation.calibration_set import CALIBRATION_KEY
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
@@ -73,3 +75,9 @@ def eval_set_asset(key: str) -> dg.AssetsDefinition:
 
 
 extra_eval_sets = [eval_set_asset(key) for key in declared_datasets().extra_eval_sets]
+
+
+@dg.asset(group_name="datasets", kinds={"jsonl"})
+def golden_v1_calibration(storage: ProjectStorage) -> dg.MaterializeResult:
+    """golden-v1-calibration: 200 labelled candidate answers to golden-v1 items, for calibrating a judge before it may score."""
+    return materialize_dataset(storage, CALIBRATION_KEY)

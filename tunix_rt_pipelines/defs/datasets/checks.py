@@ -7,7 +7,7 @@ its metadata.
 
 import dagster as dg
 
-from tunix_rt_pipelines.defs.datasets.assets import extra_eval_sets, golden_v1, training_traces
+from tunix_rt_pipelines.defs.datasets.assets import extra_eval_sets, golden_v1, golden_v1_calibration, training_traces
 from tunix_rt_pipelines.lib.datasets.reader import Dataset
 from tunix_rt_pipelines.lib.datasets.refs import overlapping_prompts, read_dataset_once
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -81,3 +81,4 @@ golden_v1_checks = build_dataset_checks(golden_v1)
 training_traces_checks = build_dataset_checks(training_traces)
 extra_eval_set_checks = [check for asset in extra_eval_sets for check in build_dataset_checks(asset)]
 dataset_checks = [*golden_v1_checks, *training_traces_checks, *extra_eval_set_checks, training_traces_disjoint_from_golden_v1]
+golden_v1_calibration_checks = build_dataset_checks(golden_v1_calibration)  # the judge's calibration set (defs/evaluation/judges.py)

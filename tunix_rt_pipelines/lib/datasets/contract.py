@@ -1,9 +1,10 @@
 """The one data contract shared by datasets, training, inference, evaluation and the CLI.
 
-Two row types live in `datasets/<key>/items.jsonl`:
+Three row types live in `datasets/<key>/items.jsonl`:
 
 - `EvalItem` — a frozen evaluation question with its `ground_truth`;
-- `TrainingTrace` — a question with short step-by-step reasoning and the final `answer`.
+- `TrainingTrace` — a question with short step-by-step reasoning and the final `answer`;
+- `CalibrationItem` — an eval item with a candidate answer and the verdict it deserves (judge calibration).
 
 Both are strict (`extra="forbid"`): a misspelt field is an error, never silently dropped.
 """
@@ -80,8 +81,23 @@ class TrainingTrace(_Row):
         return self
 
 
-DatasetKind = Literal["eval", "traces"]
-ROW_MODELS: dict[str, type[_Row]] = {"eval": EvalItem, "traces": TrainingTrace}
+class CalibrationItem(_Row):
+    """One labelled judgement for calibrating a judge: an eval item, a candidate answer, the verdict it deserves."""
+
+    id: ItemId
+    item_id: ItemId  # the eval item the candidate answers
+    prompt: NonEmptyText
+    ground_truth: NonEmptyText
+    candidate: NonEmptyText
+    label: Literal["correct", "incorrect"]
+    variant: Literal["exact", "paraphrase", "wrong", "wrong_paraphrase"]  # how the candidate was made
+    labelled_by: NonEmptyText  # who or what decided `label` (see the dataset's README)
+    category: Category
+    difficulty: Difficulty
+
+
+DatasetKind = Literal["eval", "traces", "calibration"]
+ROW_MODELS: dict[str, type[_Row]] = {"eval": EvalItem, "traces": TrainingTrace, "calibration": CalibrationItem}
 
 
 class Manifest(_Row):

@@ -122,6 +122,8 @@ def _pydantic_problems(file: str, line: int, error: ValidationError, text: str |
 def _guess_kind(objects: list[object]) -> DatasetKind:
     for obj in objects:
         if isinstance(obj, dict):
+            if "candidate" in obj:
+                return "calibration"
             if "ground_truth" in obj:
                 return "eval"
             if "answer" in obj or "steps" in obj:
