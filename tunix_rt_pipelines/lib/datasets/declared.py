@@ -83,9 +83,7 @@ def read_declaration(path: Path) -> DeclaredDatasets:
         raise DeclarationError(f"{path}: {field}: {first['msg']}".replace("Value error, ", "")) from None
 
 
-@functools.cache
-def _declared(path: Path) -> DeclaredDatasets:
-    return read_declaration(path)
+_declared = functools.cache(read_declaration)  # once per process and path
 
 
 def declared_datasets() -> DeclaredDatasets:

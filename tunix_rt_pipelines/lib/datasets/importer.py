@@ -32,9 +32,10 @@ from tunix_rt_pipelines.lib.datasets.contract import (
     DatasetKind,
     Manifest,
 )
+from tunix_rt_pipelines.lib.datasets.generate import manifest_bytes
 from tunix_rt_pipelines.lib.datasets.reader import ITEMS_FILE, MANIFEST_FILE, canonical_jsonl, composition, read_dataset
 from tunix_rt_pipelines.lib.files import atomic_write_bytes, staged_dir
-from tunix_rt_pipelines.lib.hashing import sha256_bytes, sha256_file
+from tunix_rt_pipelines.lib.hashing import sha256_bytes, sha256_file, tree_sha256
 from tunix_rt_pipelines.lib.jsonl import Problem
 
 IMPORTER_NAME = "tunix-rt dataset import"
@@ -105,8 +106,10 @@ def _read_with_datasets(datasets, source: Path, split: str | None) -> tuple[list
 
 def _text(value: object) -> str | None:
     """A cell as contract text: strings as they are, integers and finite floats printed, empty as missing."""
-    if value is None or isinstance(value, bool):
-        return None if value is None else str(value).lower()
+    if value is None:
+        return None
+    if isinstance(value, bool):  # before int: bool is an int
+        return str(value).lower()
     if isinstance(value, float):
         return None if math.isnan(value) else (str(int(value)) if value.is_integer() else repr(value))
     if isinstance(value, (int, str)):
@@ -239,8 +242,7 @@ def import_dataset(source: Path, key: str, kind: DatasetKind, datasets_dir: Path
     if problems:
         raise DatasetImportError(problems)
     items = canonical_jsonl(rows)
-    source_sha = sha256_file(source) if source.is_file() else sha256_bytes(b"".join(
-        sha256_file(p).encode() for p in sorted(source.rglob("*")) if p.is_file()))
+    source_sha = sha256_file(source) if source.is_file() else tree_sha256(source, sorted(p for p in source.rglob("*") if p.is_file()))
     version = re.search(r"-v(\d+)$", key)
     manifest = Manifest(key=key, version=version.group(1) if version else "1", kind=kind, schema_version=SCHEMA_VERSION,
                         count=len(rows), sha256=sha256_bytes(items), composition=composition(rows),
@@ -255,7 +257,7 @@ def import_dataset(source: Path, key: str, kind: DatasetKind, datasets_dir: Path
                                     f"this import {manifest.sha256[:12]}…); a dataset version is immutable: import under a new key")])
     with staged_dir(folder) as tmp:
         atomic_write_bytes(tmp / ITEMS_FILE, items)
-        atomic_write_bytes(tmp / MANIFEST_FILE, (json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode())
+        atomic_write_bytes(tmp / MANIFEST_FILE, manifest_bytes(manifest))
         atomic_write_bytes(tmp / "README.md", _readme(manifest).encode("utf-8"))
         check = read_dataset(tmp)  # the same reader the pipeline's checks use: what was written reads back clean
         if [p for p in check.all_problems if p.field != "key"]:  # the staged folder's name is not the key yet

@@ -117,6 +117,11 @@ _SAVE_AGAIN = "save the model again with model.save_pretrained(folder) (or downl
 def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Tensor name -> shape of one safetensors file, after checking its layout against its size.
 
+    The header is read here rather than with `safetensors.safe_open`, which checks the same layout
+    but reports a truncated file, a padded one and a bad tensor entry all as "incomplete metadata,
+    file not fully covered". This names the tensor and the byte counts, so the user knows whether
+    the download was cut short. It reads only the header, never the weights.
+
     Raises:
         ModelLoadError: Not a safetensors file, or truncated, or a tensor whose bytes do not fit its shape.
     """
