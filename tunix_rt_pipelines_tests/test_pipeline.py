@@ -95,10 +95,19 @@ def test_drifted_spec_blocks_both_evaluations(instance, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_main_job_under_default_config_beats_the_base(instance, tmp_path):
-    """The product's claim on the default config (a few minutes): see docs/benchmarks.md."""
+    """The product's claim on the default config (about 4 minutes): see docs/benchmarks.md. The default
+    reaches 0.85 (every family >= 8/13, hard items 14/24, p = 5.2e-26), the same on every rerun; the bar
+    leaves room for another CPU's float rounding to move a few items."""
+    import json
+
     result = main_job(tmp_path).execute_in_process(instance=instance)
     metadata = result.asset_materializations_for_node("base_vs_trained")[0].metadata
-    assert metadata["delta"].value >= 0.20 and metadata["p_value"].value < 0.01
+    assert metadata["trained_score"].value >= 0.75 and metadata["delta"].value >= 0.70 and metadata["p_value"].value < 1e-15
+    trained_sha = result.asset_materializations_for_node("trained_evaluation")[0].metadata["model_sha256"].value
+    [report] = [r for r in (json.loads(f.read_text()) for f in (tmp_path / "artifacts" / "evaluations").glob("*/evaluation.json"))
+                if r["model_sha256"] == trained_sha]
+    assert {c: row["score"] >= 0.4 for c, row in report["by_category"].items()} == dict.fromkeys(report["by_category"], True)
+    assert report["by_difficulty"]["hard"]["score"] >= 0.4
 
 
 @pytest.mark.slow

@@ -74,7 +74,7 @@ def test_one_sweep_per_data_version_pair(instance, inputs, datasets_copy, tiny_m
     cursors.append(result.cursor)
 
     # tick 5: new training data -> a new sweep
-    with (datasets_copy / "reasoning-traces-v1" / "items.jsonl").open("a") as fh:
+    with (datasets_copy / "reasoning-traces-v2" / "items.jsonl").open("a") as fh:
         fh.write("\n")  # any content change is a new data version
     new = inputs.materialize(tiny_model_dir, "training_traces")
     assert new["training_traces"] != versions["training_traces"]

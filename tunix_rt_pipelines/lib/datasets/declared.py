@@ -6,8 +6,7 @@ datasets:
   training_set: my-traces-v1
 ```
 
-No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v1, so nothing changes for
-a new user. The primary eval set is golden-v1 in this version: the evaluation lock and the
+No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v2 (the built-in sets). The primary eval set is golden-v1 in this version: the evaluation lock and the
 registry's pins are about it. Every further eval set gets its own dataset asset, checks,
 predictions, evaluations and comparison (factories beside each concern's assets in `defs/`), and the contamination
 check covers every eval set against the training set.
@@ -23,7 +22,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from tunix_rt_pipelines import environment
-from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_V2_KEY
 
 DatasetKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
@@ -36,7 +35,7 @@ class DeclaredDatasets(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     eval_sets: list[DatasetKey] = Field(default=[GOLDEN_KEY], min_length=1, description="Eval set keys; the first is the primary set.")
-    training_set: DatasetKey = Field(default=TRACES_KEY, description="The trace set every fine-tune trains on.")
+    training_set: DatasetKey = Field(default=TRACES_V2_KEY, description="The trace set every fine-tune trains on.")
 
     @model_validator(mode="after")
     def _usable(self) -> DeclaredDatasets:
