@@ -1,4 +1,4 @@
-"""Task families for golden-v1 and reasoning-traces-v1.
+"""Task families for golden-v1 and the reasoning-traces sets.
 
 Each family turns `(rng, difficulty)` into one `Task`: a short prompt, a few reasoning steps a
 small model can imitate (column-wise arithmetic from the right, a stated conversion factor) and
