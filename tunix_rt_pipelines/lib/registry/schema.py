@@ -64,7 +64,7 @@ def _script() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    """The newest revision this code ships (the schema it reads and writes), e.g. "0003"."""
+    """The newest revision this code ships (the schema it reads and writes), e.g. "0004"."""
     head = _script().get_current_head()
     assert head is not None, f"no revisions in {MIGRATIONS_DIR}"
     return head
