@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunix_rt_pipelines.environment import project_datasets_dir
 from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
 from tunix_rt_pipelines.lib.datasets.reader import MANIFEST_FILE
 from tunix_rt_pipelines.lib.evaluation import lock
@@ -58,7 +59,9 @@ class Pins:
     dataset_key: str
     dataset_sha256: str  # from datasets/golden-v1/manifest.json ("" when unreadable)
     dataset_source: str  # that manifest's path, for messages
-    datasets_dir: str = ""  # where a further eval set's manifest pins its hash (`<dir>/<key>/manifest.json`)
+    # Where a further eval set's manifest pins its hash (`<dir>/<key>/manifest.json`, first found): the registry's
+    # datasets folder, then the project's own (`./datasets` or $TUNIX_RT_DATASETS_DIR, where imports go).
+    dataset_dirs: tuple[str, ...] = ()
 
 
 def current_pins(datasets_dir: Path) -> Pins:
@@ -72,15 +75,19 @@ def current_pins(datasets_dir: Path) -> Pins:
         dataset_sha256 = ""
     return Pins(evaluator=f"{pinned.metric}@v{pinned.version}" if pinned else "", spec_sha256=pinned.sha256 if pinned else "",
                 lock_passed=status.passed, lock_message=status.message, dataset_key=GOLDEN_KEY,
-                dataset_sha256=dataset_sha256, dataset_source=str(manifest), datasets_dir=str(datasets_dir))
+                dataset_sha256=dataset_sha256, dataset_source=str(manifest),
+                dataset_dirs=tuple(dict.fromkeys([str(datasets_dir), str(project_datasets_dir())])))
 
 
-def manifest_sha256(datasets_dir: str | Path, key: str) -> str:
-    """The content hash `<datasets_dir>/<key>/manifest.json` pins ("" when missing or unreadable)."""
-    try:
-        return str(json.loads((Path(datasets_dir) / key / MANIFEST_FILE).read_text())["sha256"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
+def manifest_sha256(dataset_dirs: tuple[str, ...], key: str) -> tuple[str, str]:
+    """The content hash the first `<dir>/<key>/manifest.json` pins ("" when none is readable), and where it looked."""
+    paths = [Path(d) / key / MANIFEST_FILE for d in dataset_dirs]
+    for path in paths:
+        try:
+            return str(json.loads(path.read_text())["sha256"]), str(path)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return "", " or ".join(map(str, paths)) or f"{key}/{MANIFEST_FILE}"
 
 
 def lock_failures(candidate: PromotionCandidate, pins: Pins) -> list[GuardFailure]:
@@ -161,11 +168,10 @@ def further_sets(candidate: PromotionCandidate, pins: Pins) -> tuple[list[GuardF
             if payload.get("model_sha256") != candidate.checkpoint_sha256:
                 problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: the evaluation scored model {str(payload.get('model_sha256'))[:12]}, "
                                                               f"not this checkpoint ({candidate.checkpoint_sha256[:12]})", True))
-            pinned = manifest_sha256(pins.datasets_dir, further.dataset_key) if pins.datasets_dir and further.dataset_key else ""
+            pinned, where = manifest_sha256(pins.dataset_dirs, further.dataset_key) if further.dataset_key else ("", "no dataset key")
             if further.dataset_sha256 != pinned:
                 problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: evaluated on {further.dataset_sha256[:12] or 'no hash'}, but "
-                                                              f"{Path(pins.datasets_dir) / key / MANIFEST_FILE} pins {pinned[:12] or 'nothing (missing)'}; "
-                                                              "evaluate on the dataset as imported", True))
+                                                              f"{where} pins {pinned[:12] or 'nothing (missing)'}; evaluate on the dataset as imported", True))
             if (further.evaluator, further.spec_sha256) != (pins.evaluator, pins.spec_sha256):
                 problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: judged by {further.evaluator or 'no evaluator'} spec "
                                                               f"{further.spec_sha256[:12] or 'none'}, not the pinned {pins.evaluator or '(no lock file)'} "
