@@ -7,8 +7,9 @@ datasets:
 ```
 
 No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v1, so nothing changes for
-a new user. The primary eval set is golden-v1 in this version: the evaluation lock and the
-registry's pins are about it. Every further eval set gets its own dataset asset, checks,
+a new user. The primary eval set is golden-v1 in this version: the main chain (`base_predictions`
+... `base_vs_trained`), the sweep's trial scoring, the LLM judge and its calibration set, the
+re-scoring sensor and the registry's pinned hash are all built on golden-v1 (docs/datasets.md). Every further eval set gets its own dataset asset, checks,
 predictions, evaluations and comparison (factories beside each concern's assets in `defs/`), and the contamination
 check covers every eval set against the training set.
 """
@@ -41,8 +42,8 @@ class DeclaredDatasets(BaseModel):
     @model_validator(mode="after")
     def _usable(self) -> DeclaredDatasets:
         if self.eval_sets[0] != GOLDEN_KEY:
-            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (the evaluation lock and the "
-                             f"registry's pins are about it); list {self.eval_sets[0]} after it")
+            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (promotion, the sweep and the "
+                             f"registry's pinned hash are built on it; a further set's score is recorded too); list {self.eval_sets[0]} after it")
         if len(set(self.eval_sets)) != len(self.eval_sets):
             raise ValueError("an eval set is listed twice")
         if self.training_set in self.eval_sets:
