@@ -174,6 +174,11 @@ def test_promote_records_further_eval_sets_and_the_leaderboard_shows_them(cli_re
     monkeypatch.setenv("TUNIX_RT_DATASETS_DIR", str(datasets))  # where the further set's manifest pins its hash
     candidate = make_candidate(tmp_path, seed=7, correct=80)
     further = make_evaluation(tmp_path / "eval-7-my", candidate.checkpoint_sha256, 15, further_set)
+    elsewhere = make_evaluation(tmp_path / "eval-8-my", make_candidate(tmp_path, seed=8).checkpoint_sha256, 15, further_set)
+    code, _, err = cli(capsys, "promote", candidate.checkpoint_path, "--evaluation", candidate.evaluation_path, "--name", NAME,
+                       "--further-evaluation", str(elsewhere.path))  # scored another checkpoint: refused, one clear error
+    assert code == 1 and err.startswith("error: refused to promote") and "[eval_sets] my-evals-v1: the evaluation scored model" in err
+    assert "Traceback" not in err and cli_registry.versions().total == 3
     code, out, err = cli(capsys, "promote", candidate.checkpoint_path, "--evaluation", candidate.evaluation_path, "--name", NAME,
                          "--further-evaluation", str(further.path))
     assert code == 0 and out.startswith(f"registered {NAME} v4"), err
