@@ -7,9 +7,8 @@ datasets:
 ```
 
 No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v1, so nothing changes for
-a new user. The primary eval set is golden-v1 in this version: the main chain (`base_predictions`
-... `base_vs_trained`), the sweep's trial scoring, the LLM judge and its calibration set, the
-re-scoring sensor and the registry's pinned hash are all built on golden-v1 (docs/datasets.md). Every further eval set gets its own dataset asset, checks,
+a new user. The primary eval set is golden-v1 in this version: the evaluation lock and the
+registry's pins are about it. Every further eval set gets its own dataset asset, checks,
 predictions, evaluations and comparison (factories beside each concern's assets in `defs/`), and the contamination
 check covers every eval set against the training set.
 """
