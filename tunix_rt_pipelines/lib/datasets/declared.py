@@ -40,8 +40,8 @@ class DeclaredDatasets(BaseModel):
     @model_validator(mode="after")
     def _usable(self) -> DeclaredDatasets:
         if self.eval_sets[0] != GOLDEN_KEY:
-            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (the evaluation lock and the "
-                             f"registry's pins are about it); list {self.eval_sets[0]} after it")
+            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (promotion, the sweep and the "
+                             f"registry's pinned hash are built on it; a further set's score is recorded too); list {self.eval_sets[0]} after it")
         if len(set(self.eval_sets)) != len(self.eval_sets):
             raise ValueError("an eval set is listed twice")
         if self.training_set in self.eval_sets:
