@@ -6,10 +6,12 @@ datasets:
   training_set: my-traces-v1
 ```
 
-No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v2 (the built-in sets). The primary eval set is golden-v1 in this version: the evaluation lock and the
-registry's pins are about it. Every further eval set gets its own dataset asset, checks,
-predictions, evaluations and comparison (factories beside each concern's assets in `defs/`), and the contamination
-check covers every eval set against the training set.
+No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v2 (the built-in sets). The
+primary eval set is golden-v1 in this version: the main chain, the sweep, the judge's calibration
+and the registry's pinned hash are built on it (the lock is per metric, not per set). Every further
+eval set gets its own dataset asset, checks, predictions, evaluations and comparison (factories
+beside each concern's assets in `defs/`), its score is kept on each registry version, and the
+contamination check covers every eval set against the training set.
 """
 
 from __future__ import annotations
