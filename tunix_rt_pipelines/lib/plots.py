@@ -51,4 +51,9 @@ def loss_curve(history: Sequence[dict[str, float]], path: Path) -> None:
     with chart(path, f"training loss ({len(history)} logged steps)", "optimizer step", "loss (log scale)") as ax:
         ax.plot([h["step"] for h in history], [h["loss"] for h in history], color=ACCENT, marker="o" if len(history) < 30 else None)
         if history and all(h["loss"] > 0 for h in history):
+            from matplotlib.ticker import FuncFormatter
+
             ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:g}")  # 2, 3, 4 rather than 2x10^0
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)

@@ -70,7 +70,7 @@ def plot_by_category(comparison: Comparison, path: Path) -> None:
     with chart(path, title, "category", "answer_correctness (0-1)") as ax:
         for offset, side, color in ((-0.2, "base", MUTED), (0.2, "trained", ACCENT)):
             bars = ax.bar([x + offset for x in xs], [comparison.by_category[c][side] for c in cats], width=0.4, label=side, color=color)
-            ax.bar_label(bars, fmt="%.2f", fontsize=10, padding=2)
-        ax.set_xticks(list(xs), [c.replace("_", "\n") for c in cats])
+            ax.bar_label(bars, labels=[f"{b.get_height():.2f}" if b.get_height() else "" for b in bars], fontsize=10, padding=2)
+        ax.set_xticks(list(xs), [c.replace("_", " ") for c in cats], rotation=20, ha="right", rotation_mode="anchor")
         ax.set_ylim(0, 1.12)
         ax.legend(loc="upper left", ncols=2)
