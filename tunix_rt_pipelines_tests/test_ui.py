@@ -10,6 +10,7 @@ browser is Debian's /usr/bin/chromium (`.ci/run` installs it); nothing is downlo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -103,11 +104,10 @@ def page(webserver):
 
 def _open(page, path: str) -> None:
     page.goto(page.base_url + path)
-    skip = page.get_by_role("button", name="Skip")  # the first-visit "Join the Dagster community" dialog
-    try:
-        skip.click(timeout=5_000)
-    except Exception:  # noqa: BLE001 - not shown (already dismissed in this browser)
-        pass
+    from playwright.sync_api import TimeoutError as NotShown
+
+    with contextlib.suppress(NotShown):  # the first-visit "Join the Dagster community" dialog; dismissed once per browser
+        page.get_by_role("button", name="Skip").click(timeout=5_000)
 
 
 def _shot(page, shots: Path, name: str, capsys) -> Path:
