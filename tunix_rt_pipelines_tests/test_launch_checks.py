@@ -79,6 +79,8 @@ def test_the_sweep_smoke_preset_runs_from_an_empty_launchpad_and_is_checked():
 
     job = defs.resolve_job_def("sweep_smoke_job")
     assert job.config_mapping is not None
+    # the launchpad scaffolds the schema's defaults: they must be the preset, not the assets' own defaults
+    assert job.config_mapping.config_schema.config_type.fields["ops"].default_value == SWEEP_SMOKE_RUN_CONFIG["ops"]
     preset = SWEEP_SMOKE_RUN_CONFIG["ops"]["tuning_sweep"]["config"]
     resolved = dg.validate_run_config(job, {})["ops"]["tuning_sweep"]["config"]
     assert (resolved["num_samples"], resolved["search_space"], resolved["training"]["max_steps"]) == (

@@ -3,7 +3,8 @@
 Contract: after a smoke run into a temporary TUNIX_RT_HOME, `dagster-webserver` on a free
 127.0.0.1 port serves the lineage page (every asset group drawn), an asset page with its
 metadata table, its float history (Plots) and its chart at >= 640 px, and the checks tab of
-`promotion_candidate` listing its blocking checks. Screenshots go to $TUNIX_RT_UI_SCREENSHOTS
+`promotion_candidate` listing its blocking checks, and `sweep_smoke_job`'s launchpad opening
+with its preset. Screenshots go to $TUNIX_RT_UI_SCREENSHOTS
 (or the test's temporary folder) and their paths are printed; nothing is committed. The
 browser is Debian's /usr/bin/chromium (`.ci/run` installs it); nothing is downloaded.
 """
@@ -144,6 +145,15 @@ def test_asset_page_shows_metadata_plots_and_a_legible_chart(page, shots, capsys
     page.get_by_text("trained_score", exact=True).first.wait_for()
     page.locator("canvas").first.wait_for()
     _shot(page, shots, "asset_plots", capsys)
+
+
+def test_sweep_smoke_launchpad_opens_with_its_preset(page, shots, capsys):
+    _open(page, "/locations/tunix_rt_pipelines.definitions/jobs/sweep_smoke_job/playground")
+    page.get_by_text("Launch Run").first.wait_for()
+    page.get_by_text("No errors", exact=True).first.wait_for()
+    editor = page.locator(".CodeMirror").first.inner_text()
+    assert "num_samples: 2" in editor and "max_steps: 3" in editor  # the preset, not the assets' 4-trial defaults
+    _shot(page, shots, "sweep_smoke_launchpad", capsys)
 
 
 def test_checks_tab_lists_the_blocking_checks(page, shots, capsys):

@@ -40,7 +40,7 @@ sweep_job = dg.define_asset_job(
     description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on golden-v1 and promote the best if it beats the champion.",
 )
 
-# The smallest real sweep (1-2 min on 2 cores), startable from the UI alone: launch with an empty launchpad and this preset runs.
+# The smallest real sweep (1-2 min on 2 cores), startable from the UI alone: the launchpad opens with this preset.
 # The settings of the CI smoke sweep (tunix_rt_pipelines_tests/sweep/conftest.py): the whole 2-point grid of a
 # choice space, builtin-sized training, 6 golden items per trial.
 SWEEP_SMOKE_RUN_CONFIG = {"ops": {"tuning_sweep": {"config": {
@@ -56,8 +56,9 @@ sweep_smoke_job = dg.define_asset_job(
     config=SWEEP_SMOKE_RUN_CONFIG,
     description="sweep_job on a preset that finishes in 1-2 minutes on 2 CPU cores (the sweep step 31-61 s with builtin:tiny, "
                 "the whole run 95 s on a busy box): "
-                "2 trials, learning_rate 0.001 and 0.003, 3 training steps each, scored on 6 golden-v1 items. Launch it "
-                "with an empty launchpad; anything you type there overrides the preset. For a real sweep use sweep_job "
+                "2 trials, learning_rate 0.001 and 0.003, 3 training steps each, scored on 6 golden-v1 items. The launchpad "
+                "opens with the preset filled in: press Launch Run (an empty editor runs it too; what you type overrides it "
+                "key by key). For a real sweep use sweep_job "
                 "(docs/tuning.md). Its best trial competes with the champion like any sweep's.",
 )
 

@@ -70,7 +70,10 @@ def checked_mapping(job_def: dg.JobDefinition, preset: Mapping[str, Any] | None 
     With a `preset` (a job defined with a run-config dict), the schema is the one Dagster builds for
     it (the preset as defaults) and the preset is filled in under what the user gave, as Dagster does.
     """
-    schema_type = job_def.run_config_schema.run_config_schema_type
+    # A preset job's own mapping (Dagster's) carries the preset as the schema's defaults: the launchpad
+    # scaffolds those, not the assets' defaults, which would override the whole preset on launch.
+    schema_type = (job_def.config_mapping.config_schema.config_type if preset and job_def.config_mapping
+                   else job_def.run_config_schema.run_config_schema_type)
     classes = config_classes(job_def)
 
     def check(config):
