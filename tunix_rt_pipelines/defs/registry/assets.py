@@ -12,7 +12,7 @@ import json
 import dagster as dg
 from pydantic import Field, field_validator
 
-from tunix_rt_pipelines.defs.metadata import breakdown_table
+from tunix_rt_pipelines.defs.metadata import breakdown_table, cell, p_value, rounded
 from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
 from tunix_rt_pipelines.lib.evaluation.best import rank
 from tunix_rt_pipelines.lib.evaluation.evaluate import read_evaluation
@@ -56,9 +56,23 @@ class LeaderboardConfig(dg.Config):
 
 
 def gate_check_result(check_name: str, better: bool, reason: str, gate: dict) -> dg.AssetCheckResult:
-    """The WARN "beats the champion" check: the gate's verdict, its reason, and its numbers as metadata."""
-    return dg.AssetCheckResult(check_name=check_name, passed=better, severity=dg.AssetCheckSeverity.WARN, description=reason,
-                               metadata={k: v for k, v in gate.items() if v is not None and k != "reason"})
+    """The WARN "beats the champion" check: the gate's verdict, what it tested, and its numbers (rounded) as metadata."""
+    numbers = {k: (p_value(v) if k == "p_value" else rounded(v) if isinstance(v, float) else v)
+               for k, v in gate.items() if v is not None and k != "reason"}
+    return dg.AssetCheckResult(check_name=check_name, passed=better, severity=dg.AssetCheckSeverity.WARN,
+                               description=gate_description(better, reason, gate), metadata=numbers)
+
+
+def gate_description(better: bool, reason: str, gate: dict) -> str:
+    """The gate's reason plus what was and was not tested, so "Passed" with no champion never reads as a McNemar pass."""
+    level = gate.get("significance_level", 0.05)
+    if gate.get("p_value") is not None:
+        return (f"{reason}. Tested: exact McNemar test on {gate.get('n')} paired golden-v1 items against champion "
+                f"v{gate.get('champion_version')} (the champion alias moves only when delta > 0 and p < {level}).")
+    if better and gate.get("champion_version") is None:
+        return ("no champion yet: this version becomes champion. Not tested: with no champion there is nothing to compare "
+                "against, so no McNemar test ran; the next candidate is tested against this one.")
+    return f"{reason}. Not tested: no McNemar test ran, and the champion alias did not move."
 
 
 def load_candidate(context, storage: ProjectStorage) -> PromotionCandidate:
@@ -184,6 +198,15 @@ def registered_model(context: dg.AssetExecutionContext, storage: ProjectStorage,
     yield gate_check_result(BEATS_CHAMPION, result.gate.better, result.gate.reason, result.gate.to_dict())
 
 
+def _leaderboard_cell(column: str, value):
+    """A leaderboard cell as it fits the UI at 1600 px: hashes cut to 12 digits, floats rounded, long text cut."""
+    if column.endswith("sha256"):
+        return str(value)[:12]
+    if isinstance(value, float):
+        return rounded(value)
+    return cell(value, 32) if isinstance(value, str) else value
+
+
 @dg.asset(group_name="registry", deps=[registered_model], kinds={"python"})
 def leaderboard(config: LeaderboardConfig, model_registry: ModelRegistryResource) -> dg.MaterializeResult:
     """Every registry version ranked by the locked metric on the primary set (CI, dataset hash, aliases), with a
@@ -192,10 +215,10 @@ def leaderboard(config: LeaderboardConfig, model_registry: ModelRegistryResource
     rows = leaderboard_rows(page)
     columns = [dg.TableColumn("rank", "int"), dg.TableColumn("name", "string"), dg.TableColumn("version", "int"), dg.TableColumn("score", "float"),
                dg.TableColumn("ci95_low", "float"), dg.TableColumn("ci95_high", "float"), dg.TableColumn("n", "int"),
-               dg.TableColumn("dataset_sha256", "string"), dg.TableColumn("evaluator", "string"), dg.TableColumn("aliases", "string"),
-               dg.TableColumn("forced", "bool")]
+               dg.TableColumn("dataset_sha256", "string", description="first 12 hex digits (the full hash is in `tunix-rt registry show`)"),
+               dg.TableColumn("evaluator", "string"), dg.TableColumn("aliases", "string"), dg.TableColumn("forced", "bool")]
     columns += [dg.TableColumn(name, "float", description="score on this further declared eval set") for name in score_columns(rows)]
-    records = [dg.TableRecord({c.name: r[c.name] for c in columns if r[c.name] is not None}) for r in rows]
+    records = [dg.TableRecord({c.name: _leaderboard_cell(c.name, r[c.name]) for c in columns if r[c.name] is not None}) for r in rows]
     return dg.MaterializeResult(
         data_version=dg.DataVersion(hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:32]),
         metadata={"dagster/row_count": dg.MetadataValue.int(page.total), "shown": dg.MetadataValue.int(len(rows)),
