@@ -8,7 +8,6 @@ from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.models.builtin import is_builtin
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, describe_folder
-from tunix_rt_pipelines.lib.plots import loss_curve
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
@@ -29,7 +28,6 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
     if result.resumed_from_step:
         context.log.info(f"resumed from the checkpoint at step {result.resumed_from_step} in {work_dir}")
     checkpoint = describe_folder(f"{base_name}+sft", result.model_dir)
-    loss_curve(result.loss_history, work_dir / "loss_curve.png")  # the UI's 800 px chart in place of train()'s small one
     return dg.MaterializeResult(
         data_version=dg.DataVersion(checkpoint.sha256),
         metadata={

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunix_rt_pipelines.lib.hashing import folder_key
+from tunix_rt_pipelines.lib.plots import loss_curve
 from tunix_rt_pipelines.lib.training.adapters import base_facts, parameter_counts, save_trained, wrap_with_lora
 from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, PackingCollator, TraceDataset, encode_traces
 from tunix_rt_pipelines.lib.training.settings import TrainSettings, packing_active
@@ -111,24 +112,6 @@ def _training_arguments(settings: TrainSettings, output_dir: Path, device: str):
         remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",  # tokens/s counts real tokens, not pads
     )
-
-
-def plot_loss(history: Sequence[dict[str, float]], path: Path) -> None:
-    """A small PNG of loss by step (about 20 KB) for the UI."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.8, 2.8), dpi=80)
-    ax.plot([h["step"] for h in history], [h["loss"] for h in history], color="#4F43DD")
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
 
 
 def _progress_callback(report: Callable[[str], None]):
@@ -225,6 +208,6 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
                             lora=lora, trainable_parameters=trainable, total_parameters=total, prompt_format=fmt.describe())
     (work_dir / "stats.json").write_text(json.dumps({"wall_seconds": wall, "tokens_per_second": result.tokens_per_second,
                                                      "resumed_from_step": resumed, "device": device}, indent=2) + "\n")
-    plot_loss(history, work_dir / "loss_curve.png")
+    loss_curve(history, work_dir / "loss_curve.png")
     shutil.rmtree(checkpoints, ignore_errors=True)  # resumable state is only for crashes
     return result
