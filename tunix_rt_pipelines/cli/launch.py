@@ -162,3 +162,25 @@ def cancel(instance, run_id: str, timeout_s: float = 90.0):
     else:
         instance.run_coordinator.cancel_run(run_id)
     return wait(instance, run_id, timeout_s)
+
+
+def cancel_after_interrupt(instance, run_id: str):
+    """`cancel` after Ctrl-C; a second Ctrl-C stops waiting: the run is marked canceled (its process stops with the code server)."""
+    try:
+        run = cancel(instance, run_id)
+    except KeyboardInterrupt:
+        run = instance.get_run_by_id(run_id)
+    if not run.is_finished:
+        instance.report_run_canceled(run, message="tunix-rt run was interrupted; the run's processes were stopped")
+        run = instance.get_run_by_id(run_id)
+    return run
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a process manager, `timeout`) stops the run as Ctrl-C does, whatever handler was inherited."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -117,40 +117,29 @@ def run(args: argparse.Namespace) -> int:
     from tunix_rt_pipelines.cli import launch
 
     print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
-    with dg.DagsterInstance.get() as instance:
+    with launch.sigterm_as_interrupt(), dg.DagsterInstance.get() as instance:
         run_id = None
         try:
             with launch.code_server() as port:
-                run_id, queued = launch.start(instance, port, args.job, run_config)
-                if queued:
-                    print(f"run {run_id} queued; the daemon starts it when the queue allows", flush=True)
-                finished = launch.wait(instance, run_id)
+                try:
+                    run_id, queued = launch.start(instance, port, args.job, run_config)
+                    if queued:
+                        print(f"run {run_id} queued; the daemon starts it when the queue allows", flush=True)
+                    finished = launch.wait(instance, run_id)
+                except KeyboardInterrupt:
+                    if run_id is None:
+                        raise
+                    # Cancelled through the instance (as the UI's Terminate) while the code server still runs it.
+                    finished = launch.cancel_after_interrupt(instance, run_id)
+                    print(f"interrupted: run {run_id} {finished.status.value}", file=sys.stderr)
+                    return 130
         except KeyboardInterrupt:
-            # Ctrl-C: the run is cancelled through the instance (as the UI's Terminate), one line, exit 130.
-            if run_id is None:
-                print("interrupted before a run was started", file=sys.stderr)
-                return 130
-            finished = _cancel_on_interrupt(instance, run_id)
-            print(f"interrupted: run {run_id} {finished.status.value}", file=sys.stderr)
+            print("interrupted before a run was started", file=sys.stderr)
             return 130
         except launch.LaunchError as exc:
             print(f"error: {exc}; no run was started" if run_id is None else f"error: {exc}", file=sys.stderr)
             return 1
         return _summarize(instance, args.job, finished)
-
-
-def _cancel_on_interrupt(instance, run_id: str):
-    """Cancel after Ctrl-C; a second Ctrl-C stops waiting (the code server is gone by then: the run is marked canceled)."""
-    from tunix_rt_pipelines.cli import launch
-
-    try:
-        run = launch.cancel(instance, run_id)
-    except KeyboardInterrupt:
-        run = instance.get_run_by_id(run_id)
-    if not run.is_finished:  # its process went with the code server's process group
-        instance.report_run_canceled(run, message="tunix-rt run was interrupted; the run's processes were stopped")
-        run = instance.get_run_by_id(run_id)
-    return run
 
 
 def _summarize(instance, job: str, run) -> int:
