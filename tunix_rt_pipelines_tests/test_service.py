@@ -5,7 +5,8 @@ start as separate processes on 127.0.0.1 with deploy/dagster.yaml and deploy/wor
 the ports differ: free ones). Through the webserver's GraphQL API, as the UI does: the smoke main
 job (`tunix-rt run --smoke`'s config) is launched, queued, started by the daemon and SUCCEEDS, and
 is listed under its job; a second run is terminated from the API, ends CANCELED, its process is
-gone, and no process log holds a Python traceback. `tunix-rt run` sees the daemon and would queue. Then
+gone, and no process log holds a Python traceback. `tunix-rt run` in that environment queues its run,
+which the daemon starts. Then
 one SIGTERM each stops the three processes within 30 s.
 """
 
@@ -143,6 +144,12 @@ def test_the_deployed_service_runs_lists_and_terminates_the_main_job(service_env
             client.terminate_run(second)
             _wait(lambda: client.get_run_status(second) == dg.DagsterRunStatus.CANCELED, 180, "the second run to end CANCELED")
             assert _wait(lambda: not _alive(workers), 60, "the second run's process to exit")
+
+            # `tunix-rt run` from a shell with the service's environment: queued, started by the daemon, awaited.
+            cli = subprocess.run([sys.executable, "-m", "tunix_rt_pipelines.cli.main", "run", "--job", "data_quality_job"], cwd=tmp_path,
+                                 env=service_env, capture_output=True, text=True, timeout=600)
+            assert cli.returncode == 0, cli.stderr[-3000:]
+            assert "queued; the daemon starts it" in cli.stdout and "succeeded" in cli.stdout
 
         started = time.monotonic()
         for proc in procs.values():

@@ -1,6 +1,6 @@
 """Contract: the long-running commands stop on the first signal, cleanly.
 
-- Ctrl-C in `tunix-rt run` (SIGINT to its process group, as a terminal sends it) cancels the run
+- Ctrl-C in `tunix-rt run` (SIGINT to its process group, as a terminal sends it) or SIGTERM cancels the run
   through the instance: exit 130, one `interrupted: run <id> CANCELED` line, no traceback, the run
   CANCELED in the instance and its processes (code server, run process) gone.
 - `tunix-rt ui`, started the way a shell starts a background job (SIGINT ignored, which dagster dev
@@ -60,7 +60,8 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
-def test_ctrl_c_in_run_cancels_the_run_in_one_line(tmp_path: Path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])  # a terminal; a process manager
+def test_ctrl_c_in_run_cancels_the_run_in_one_line(tmp_path: Path, sig: signal.Signals):
     proc = subprocess.Popen([sys.executable, "-m", "tunix_rt_pipelines.cli.main", "run", "--smoke"], cwd=tmp_path, env=_env(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
@@ -76,7 +77,7 @@ def test_ctrl_c_in_run_cancels_the_run_in_one_line(tmp_path: Path):
             run = _wait(training_started, 600, "training to start", proc)
             children = psutil.Process(proc.pid).children(recursive=True)  # the code server and the run's process
             assert len(children) >= 2
-            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, sig)
             out, err = proc.communicate(timeout=180)
             assert proc.returncode == 130, err[-3000:]
             assert err.strip().splitlines()[-1] == f"interrupted: run {run.run_id} CANCELED"
