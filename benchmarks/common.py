@@ -11,7 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-DATASETS = REPO / "tunix_rt_pipelines" / "builtin_datasets"  # golden-v1 and reasoning-traces-v1 as shipped
+DATASETS = REPO / "tunix_rt_pipelines" / "builtin_datasets"  # golden-v1 and the trace sets as shipped
 
 
 def machine() -> dict:

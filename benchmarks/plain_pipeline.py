@@ -16,6 +16,7 @@ from common import DATASETS
 def main(artifacts: Path) -> dict:
     from tunix_rt_pipelines.defs.inference.config import InferenceConfig
     from tunix_rt_pipelines.defs.training.config import TrainingConfig
+    from tunix_rt_pipelines.lib.datasets.declared import declared_datasets
     from tunix_rt_pipelines.lib.datasets.refs import DatasetRef, load_rows, overlapping_prompts, read_dataset_once
     from tunix_rt_pipelines.lib.evaluation import lock
     from tunix_rt_pipelines.lib.evaluation.compare import compare
@@ -28,11 +29,12 @@ def main(artifacts: Path) -> dict:
 
     # datasets + the same checks the graph runs
     refs = {}
-    for key in ("golden-v1", "reasoning-traces-v1"):
+    traces_key = declared_datasets().training_set  # the job's training set (reasoning-traces-v2 by default)
+    for key in ("golden-v1", traces_key):
         data = read_dataset_once(DATASETS / key)
         assert data.rows and not data.all_problems
         refs[key] = DatasetRef.of(key, data)
-    golden, traces = load_rows(DATASETS / "golden-v1", refs["golden-v1"]), load_rows(DATASETS / "reasoning-traces-v1", refs["reasoning-traces-v1"])
+    golden, traces = load_rows(DATASETS / "golden-v1", refs["golden-v1"]), load_rows(DATASETS / traces_key, refs[traces_key])
     assert not overlapping_prompts(traces, golden)
     status = lock.check_lock()
     assert status.passed, status.message
@@ -42,7 +44,7 @@ def main(artifacts: Path) -> dict:
     g, device = refs["golden-v1"], resolve_device(inference.device)
     base_pred = predict(base.path, base.sha256, golden, g.sha256, inference,
                         artifacts / "predictions" / predictions_key(base.sha256, g.sha256, inference, device), model_name=base.name)
-    result = train(base.path, traces, training, artifacts / "training" / training_key(base.sha256, refs["reasoning-traces-v1"].sha256, training),
+    result = train(base.path, traces, training, artifacts / "training" / training_key(base.sha256, refs[traces_key].sha256, training),
                    builtin_base=is_builtin(base.name))
     trained = describe_folder(f"{base.name}+sft", result.model_dir)
     trained_pred = predict(result.model_dir, trained.sha256, golden, g.sha256, inference,

@@ -29,8 +29,10 @@ result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_con
 checks = {f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed for e in result.get_asset_check_evaluations()}
 mats = {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()
                                         if isinstance(v.value, (int, float, str))} for e in result.get_asset_materialization_events()}
+tables = {e.asset_key.to_user_string(): {k: [r.data for r in v.value.records] for k, v in e.materialization.metadata.items()
+                                          if isinstance(v.value, dg.TableMetadataValue)} for e in result.get_asset_materialization_events()}
 blocking = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys if graph.get_check_spec(k).blocking)
-print(json.dumps({"success": result.success, "checks": checks, "blocking": blocking, "materialized": mats}))
+print(json.dumps({"success": result.success, "checks": checks, "blocking": blocking, "materialized": mats, "tables": tables}))
 """
 
 EXTRA_OPS = {f"{side}_predictions__{name}": {"config": {"max_new_tokens": 24}} for side in ("base", "trained") for name in ("csv_evals_v1", "pq_evals_v1")}
@@ -70,7 +72,15 @@ def test_declared_eval_sets_are_evaluated_for_base_and_trained_in_one_run(tmp_pa
         assert f"base_vs_trained__{name}:trained_beats_base" in report["checks"]
     assert report["checks"]["training_traces:training_traces_disjoint_from_golden_v1"]
     assert report["materialized"]["golden_v1"]["dataset_key"] == "golden-v1"  # the primary set is still golden-v1
-    assert "registered_model" in report["materialized"] or "promotion_candidate" in report["materialized"]
+    # The registry snapshot and the leaderboard carry every declared set's score, the chosen side's, golden-v1 first (primary).
+    chosen = report["materialized"]["promotion_candidate"]["chosen"].removesuffix("_checkpoint")
+    recorded = report["tables"]["registered_model"]["eval_sets"]
+    assert [(r["dataset"], r["primary"]) for r in recorded] == [("golden-v1", True), ("csv-evals-v1", False), ("pq-evals-v1", False)]
+    for r in recorded[1:]:
+        scored = report["materialized"][f"{chosen}_evaluation__{r['dataset'].replace('-', '_')}"]
+        assert (r["score"], r["n"], r["dataset_sha256"]) == (scored["score"], 24, scored["dataset_sha256"][:12])
+    board = report["tables"]["leaderboard"]["leaderboard"]
+    assert len(board) == 1 and board[0]["score:csv-evals-v1"] == recorded[1]["score"] and board[0]["score:pq-evals-v1"] == recorded[2]["score"]
 
 
 def test_a_training_example_in_a_declared_eval_set_blocks_the_run(tmp_path: Path):

@@ -71,3 +71,24 @@ def test_the_check_hands_the_config_on_unchanged():
     given = {"ops": {"trained_checkpoint": {"config": {"max_steps": 3}}}}
     assert job.config_mapping.resolve_from_unvalidated_config(given) == given
     assert job.config_mapping.resolve_from_unvalidated_config(None) == {}
+
+
+def test_the_sweep_smoke_preset_runs_from_an_empty_launchpad_and_is_checked():
+    """sweep_smoke_job: an empty config is the preset (2 different trials, 3 steps); a typed value overrides it, and is checked."""
+    from tunix_rt_pipelines.defs.jobs import SWEEP_SMOKE_RUN_CONFIG
+
+    job = defs.resolve_job_def("sweep_smoke_job")
+    assert job.config_mapping is not None
+    # the launchpad scaffolds the schema's defaults: they must be the preset, not the assets' own defaults
+    assert job.config_mapping.config_schema.config_type.fields["ops"].default_value == SWEEP_SMOKE_RUN_CONFIG["ops"]
+    preset = SWEEP_SMOKE_RUN_CONFIG["ops"]["tuning_sweep"]["config"]
+    resolved = dg.validate_run_config(job, {})["ops"]["tuning_sweep"]["config"]
+    assert (resolved["num_samples"], resolved["search_space"], resolved["training"]["max_steps"]) == (
+        2, preset["search_space"], 3)
+    mine = dg.validate_run_config(job, {"ops": {"tuning_sweep": {"config": {"training": {"max_steps": 5}}}}})
+    assert mine["ops"]["tuning_sweep"]["config"]["training"]["max_steps"] == 5
+    assert mine["ops"]["tuning_sweep"]["config"]["training"]["max_train_samples"] == 32  # the rest of the preset stays
+    with pytest.raises(dg.DagsterInvalidConfigError) as info:
+        dg.validate_run_config(job, {"ops": {"tuning_sweep": {"config": {"num_samples": 3}}}})  # 3 trials of a 2-point grid
+    assert info.value.errors[0].message.startswith("ops.tuning_sweep.config:")
+    assert "minute" in job.description

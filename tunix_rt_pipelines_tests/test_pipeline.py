@@ -9,6 +9,7 @@ import pytest
 
 from tunix_rt_pipelines.cli.pipeline import format_report, latest_report
 from tunix_rt_pipelines.definitions import defs
+from tunix_rt_pipelines.defs.metadata import p_value, rounded
 from tunix_rt_pipelines.lib.evaluation import spec as spec_module
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
@@ -24,8 +25,8 @@ EXPECTED_METADATA = {
     "evaluation_spec": {"evaluator", "sha256", "pinned_sha256", "spec"},
     "base_checkpoint": {"model", "sha256", "architecture", "parameters", "tokenizer_vocab_size", *POINTER},
     "trained_checkpoint": {"sha256", "steps", "final_loss", "tokens_per_second", "loss_curve", "training_config", *POINTER},
-    "base_predictions": {"dagster/row_count", "model_sha256", "items_per_second", *POINTER},
-    "trained_predictions": {"dagster/row_count", "model_sha256", "items_per_second", *POINTER},
+    "base_predictions": {"dagster/row_count", "model_sha256", "items_per_second", "sample", *POINTER},
+    "trained_predictions": {"dagster/row_count", "model_sha256", "items_per_second", "sample", *POINTER},
     "base_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256", "spec_sha256", *POINTER},
     "trained_evaluation": {"score", "n", "ci95_low", "ci95_high", "by_category", "by_difficulty", "evaluator", "dataset_sha256", "spec_sha256", *POINTER},
     "base_vs_trained": {"base_score", "trained_score", "delta", "p_value", "fixed", "broken", "by_category", "chart", *POINTER},
@@ -57,6 +58,7 @@ def test_main_job_materializes_everything_with_its_metadata(instance, tmp_path):
     assert len(blocking) == 11 and blocking <= set(checks)  # every blocking check of the job ran...
     assert all(checks[name].passed for name in blocking)  # ...and passed on real data
     assert "p_value" in checks["trained_beats_base"].metadata  # the WARN check carries the numbers
+    assert "McNemar" in checks["trained_beats_base"].description  # ...and says what it tested, passed or not
 
     base = result.asset_materializations_for_node("base_evaluation")[0].metadata
     assert base["n"].value == 100 and 0.0 <= base["score"].value <= 1.0
@@ -68,7 +70,8 @@ def test_main_job_materializes_everything_with_its_metadata(instance, tmp_path):
 
     report = latest_report(instance, tmp_path / "artifacts")  # what `tunix-rt report [--json]` reads back for scripts and CI gates
     trained_eval = result.asset_materializations_for_node("trained_evaluation")[0].metadata
-    assert (report["run_id"], report["base"]["score"], report["trained"]["score"], report["p_value"]) == (
+    # The UI's numbers are the report's, rounded as people read them (defs/metadata.py).
+    assert (report["run_id"], rounded(report["base"]["score"]), rounded(report["trained"]["score"]), p_value(report["p_value"])) == (
         result.run_id, base["score"].value, trained_eval["score"].value, comparison["p_value"].value)
     registered = result.asset_materializations_for_node("registered_model")[0].metadata
     assert (report["registered"]["name"], report["registered"]["version"]) == (registered["model_name"].value, registered["version"].value)
@@ -95,10 +98,19 @@ def test_drifted_spec_blocks_both_evaluations(instance, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_main_job_under_default_config_beats_the_base(instance, tmp_path):
-    """The product's claim on the default config (a few minutes): see docs/benchmarks.md."""
+    """The product's claim on the default config (about 4 minutes): see docs/benchmarks.md. The default
+    reaches 0.85 (every family >= 8/13, hard items 14/24, p = 5.2e-26), the same on every rerun; the bar
+    leaves room for another CPU's float rounding to move a few items."""
+    import json
+
     result = main_job(tmp_path).execute_in_process(instance=instance)
     metadata = result.asset_materializations_for_node("base_vs_trained")[0].metadata
-    assert metadata["delta"].value >= 0.20 and metadata["p_value"].value < 0.01
+    assert metadata["trained_score"].value >= 0.75 and metadata["delta"].value >= 0.70 and metadata["p_value"].value < 1e-15
+    trained_sha = result.asset_materializations_for_node("trained_evaluation")[0].metadata["model_sha256"].value
+    [report] = [r for r in (json.loads(f.read_text()) for f in (tmp_path / "artifacts" / "evaluations").glob("*/evaluation.json"))
+                if r["model_sha256"] == trained_sha]
+    assert {c: row["score"] >= 0.4 for c, row in report["by_category"].items()} == dict.fromkeys(report["by_category"], True)
+    assert report["by_difficulty"]["hard"]["score"] >= 0.4
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from tunix_rt_pipelines.environment import BUILTIN_DATASETS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout the tests run from (docs/, pyproject.toml)
-REAL_DATASETS = BUILTIN_DATASETS_DIR  # golden-v1 and reasoning-traces-v1 as shipped in the package (read-only use)
+REAL_DATASETS = BUILTIN_DATASETS_DIR  # golden-v1 and the trace sets as shipped in the package (read-only use)
 
 require_gpu = pytest.mark.gpu
 require_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs ray[tune]")

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="a dataset folder (manifest.json + items.jsonl), a .jsonl file, or a dataset key (golden-v1)")
     p.set_defaults(handler=validate_dataset)
 
-    p = sub.add_parser("generate-datasets", help="Rebuild golden-v1 and reasoning-traces-v1 from the seeds in their manifests.")
+    p = sub.add_parser("generate-datasets", help="Rebuild golden-v1 and reasoning-traces-v1 and -v2 from the seeds in their manifests.")
     p.add_argument("--check", action="store_true", help="compare with the files on disk instead of writing; exit 1 if any differ")
     p.add_argument("--datasets-dir", default=None, help="default: the built-in datasets inside the package (in a checkout: tunix_rt_pipelines/builtin_datasets/)")
     p.set_defaults(handler=generate_datasets)
@@ -69,7 +69,7 @@ def generate_datasets(args: argparse.Namespace) -> int:
         print(f"{root}: {'OK, byte-identical' if not differing else f'{len(differing)} file(s) differ'}")
         return 1 if differing else 0
     regenerate(root)
-    print(f"{root}: regenerated golden-v1 and reasoning-traces-v1")
+    print(f"{root}: regenerated golden-v1, reasoning-traces-v1 and reasoning-traces-v2")
     return 0
 
 

@@ -28,7 +28,8 @@ concurrency:
     # One step at a time in each pool: the `gpu` pool never puts two steps on one card.
     default_limit: 1
 """
-# Smoke settings: every asset runs, on a few items and steps (about a minute on 2 cores).
+# Smoke settings: every asset of the main job runs (not the sweep, not the LLM judge), on a few items and
+# steps: 16 s for the run on 2 idle cores, minutes on busy ones (README, "Using it").
 SMOKE_CONFIG = {"ops": {"trained_checkpoint": {"config": {"max_steps": 20, "save_steps": 10, "logging_steps": 5, "max_train_samples": 640}},
                         "base_predictions": {"config": {"max_items": 20}},
                         "trained_predictions": {"config": {"max_items": 20}}}}
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help=f"Run {MAIN_JOB} (or another job) on the project-local Dagster instance.")
     p.add_argument("--job", default=MAIN_JOB, help=f"job name (default {MAIN_JOB})")
     p.add_argument("--config", help="run config as a JSON or YAML file (ops: {asset: {config: {...}}})")
-    p.add_argument("--smoke", action="store_true", help="tiny settings: a few training steps and 20 golden items")
+    p.add_argument("--smoke", action="store_true", help="tiny settings for the main job: 20 training steps and 20 golden items (not the sweep: sweep_smoke_job)")
     p.set_defaults(handler=run)
 
     p = sub.add_parser("report", help="Print the latest base-vs-trained result from the local instance.")

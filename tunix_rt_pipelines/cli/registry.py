@@ -74,6 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("promote", help="Register a checkpoint with its evaluation.json (the same guards as the pipeline).")
     p.add_argument("checkpoint", type=Path, help="a folder saved with save_pretrained")
     p.add_argument("--evaluation", type=Path, default=None, help="its evaluation.json (per-item results); required unless --force")
+    p.add_argument("--further-evaluation", type=Path, action="append", default=[], metavar="EVALUATION",
+                   help="its evaluation.json on a further eval set (repeatable); recorded beside the primary score, never deciding")
     p.add_argument("--name", required=True, help="registry name, e.g. tunix-rt-tiny")
     p.add_argument("--run-id", default="", help="the Dagster run (or sweep trial) that produced it")
     p.add_argument("--run-failed", action="store_true", help="that run failed (refused unless --force)")
@@ -144,15 +146,17 @@ def list_versions(args: argparse.Namespace) -> int:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
-    from tunix_rt_pipelines.lib.registry.versions import leaderboard_rows
+    from tunix_rt_pipelines.lib.registry.versions import leaderboard_rows, score_columns
 
     registry = _open()
     page = registry.leaderboard(args.name, limit=args.limit, offset=args.offset)
     rows = leaderboard_rows(page)
+    further = score_columns(rows)  # score:<key>, one per further eval set on the page
     if not args.json:
         rows = [{**r, "score": _fmt(r["score"]), "ci95": f"[{_fmt(r['ci95_low'])}, {_fmt(r['ci95_high'])}]", "n": r["n"] or "-",
-                 "aliases": r["aliases"] or "-", "forced": "yes" if r["forced"] else "no"} for r in rows]
-    _print_page(page, rows, ["rank", "name", "version", "score", "ci95", "n", "dataset_sha256", "evaluator", "aliases", "forced"], args.json)
+                 "aliases": r["aliases"] or "-", "forced": "yes" if r["forced"] else "no", **{c: _fmt(r[c]) for c in further}} for r in rows]
+    _print_page(page, rows, ["rank", "name", "version", "score", "ci95", "n", "dataset", "dataset_sha256", *further, "evaluator", "aliases",
+                             "forced"], args.json)
     return 0
 
 
@@ -173,6 +177,9 @@ def show(args: argparse.Namespace) -> int:
         print(f"  {key:<10} {value}")
     for category, g in (v.by_category or {}).items():
         print(f"  {category:<16} {_fmt(g['score'])} ({g['correct']}/{g['n']}) [{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]")
+    for s in v.eval_sets:
+        print(f"  eval set {s.dataset_key}{' (primary)' if s.is_primary else ''}: {_fmt(s.score)} ({s.correct}/{s.n}), "
+              f"95% CI [{_fmt(s.ci95_low)}, {_fmt(s.ci95_high)}], sha256 {s.dataset_sha256[:12]}")
     return 0
 
 
@@ -191,7 +198,7 @@ def promote(args: argparse.Namespace) -> int:
     ref = describe_folder(str(args.checkpoint), args.checkpoint.resolve())
     candidate = candidate_from_evaluation(args.name, ref.path, ref.sha256, str(args.evaluation) if args.evaluation else None,
                                           source_asset="cli", run_id=args.run_id, promoted_by=args.promoted_by,
-                                          run_failed=args.run_failed)
+                                          run_failed=args.run_failed, further=[str(p) for p in args.further_evaluation])
     result = promote_candidate(_open(), candidate, force=args.force)
     v = result.version
     print(f"{'registered' if result.created else 'already registered as'} {v.name} v{v.version} (sha256 {v.sha256[:12]}); "

@@ -40,6 +40,28 @@ sweep_job = dg.define_asset_job(
     description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on golden-v1 and promote the best if it beats the champion.",
 )
 
+# The smallest real sweep (1-2 min on 2 cores), startable from the UI alone: the launchpad opens with this preset.
+# The settings of the CI smoke sweep (tunix_rt_pipelines_tests/sweep/conftest.py): the whole 2-point grid of a
+# choice space, builtin-sized training, 6 golden items per trial.
+SWEEP_SMOKE_RUN_CONFIG = {"ops": {"tuning_sweep": {"config": {
+    "num_samples": 2,
+    "search_space": {"learning_rate": {"type": "choice", "values": [0.001, 0.003]}},
+    "training": {"max_steps": 3, "batch_size": 8, "max_train_samples": 32, "warmup_steps": 0, "save_steps": 100, "logging_steps": 1},
+    "inference": {"max_items": 6, "max_new_tokens": 12, "batch_size": 6},
+}}}}
+
+sweep_smoke_job = dg.define_asset_job(
+    name="sweep_smoke_job",
+    selection=(dg.AssetSelection.assets("sweep_registered_model") | dg.AssetSelection.assets(*EXTRA_SETS)).upstream(),
+    config=SWEEP_SMOKE_RUN_CONFIG,
+    description="sweep_job on a preset that finishes in 1-2 minutes on 2 CPU cores (the sweep step 31-61 s with builtin:tiny, "
+                "the whole run 95 s on a busy box): "
+                "2 trials, learning_rate 0.001 and 0.003, 3 training steps each, scored on 6 golden-v1 items. The launchpad "
+                "opens with the preset filled in: press Launch Run (an empty editor runs it too; what you type overrides it "
+                "key by key). For a real sweep use sweep_job "
+                "(docs/tuning.md). Its best trial competes with the champion like any sweep's.",
+)
+
 # Never retrains: checkpoints are read as they were last materialized (their pointers).
 evaluation_refresh_job = dg.define_asset_job(
     name="evaluation_refresh_job",

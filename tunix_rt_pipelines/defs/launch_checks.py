@@ -7,11 +7,17 @@ type-ahead stay exactly as they were) and whose function runs `op_config_problem
 configs' pydantic checks, then hands the config through unchanged. The problems are raised as
 Dagster config errors at the setting's path, so the launchpad marks the field itself.
 
+A job defined with a run-config dict (a preset, such as `sweep_smoke_job`) is checked the same way,
+with the preset filled in under what the user gave.
+
 Applied once, in `definitions.py`. Sensors and schedules target jobs by name, so the checked
 job is the one they launch.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 from dagster._config import ConfigAnyInstance, process_config, validate_config
@@ -50,12 +56,28 @@ class _CheckedMapping(dg.ConfigMapping):
         return self.config_fn(config)
 
 
-def checked_mapping(job_def: dg.JobDefinition) -> dg.ConfigMapping:
-    """A config mapping for `job_def` that refuses what its typed configs refuse, and changes nothing else."""
-    schema_type = job_def.run_config_schema.run_config_schema_type
+def _under(preset: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """`given` with `preset` filled in wherever `given` says nothing (nested mappings merged key by key)."""
+    out = dict(preset)
+    for key, value in given.items():
+        out[key] = _under(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) else value
+    return out
+
+
+def checked_mapping(job_def: dg.JobDefinition, preset: Mapping[str, Any] | None = None) -> dg.ConfigMapping:
+    """A config mapping for `job_def` that refuses what its typed configs refuse, and changes nothing else.
+
+    With a `preset` (a job defined with a run-config dict), the schema is the one Dagster builds for
+    it (the preset as defaults) and the preset is filled in under what the user gave, as Dagster does.
+    """
+    # A preset job's own mapping (Dagster's) carries the preset as the schema's defaults: the launchpad
+    # scaffolds those, not the assets' defaults, which would override the whole preset on launch.
+    schema_type = (job_def.config_mapping.config_schema.config_type if preset and job_def.config_mapping
+                   else job_def.run_config_schema.run_config_schema_type)
     classes = config_classes(job_def)
 
     def check(config):
+        config = _under(preset, config) if preset else config
         processed = process_config(schema_type, config)  # env vars resolved, for the pydantic checks only
         ops = processed.value.get("ops", {}) if processed.success and processed.value else {}
         problems = op_config_problems(classes, ops)
@@ -72,13 +94,14 @@ def with_launch_checks(defs: dg.Definitions) -> dg.Definitions:
     jobs = []
     # The folder load lists a job once per module that holds it (jobs.py and each importer): each once here.
     for job in {id(j): j for j in defs.jobs or []}.values():
-        if not isinstance(job, UnresolvedAssetJobDefinition) or job.config is not None:
+        preset = job.config if isinstance(job, UnresolvedAssetJobDefinition) and isinstance(job.config, dict) else None
+        if not isinstance(job, UnresolvedAssetJobDefinition) or (job.config is not None and preset is None):
             jobs.append(job)
             continue
         jobs.append(dg.define_asset_job(name=job.name, selection=job.selection, description=job.description, tags=job.tags,
                                         run_tags=job.run_tags, metadata=job.metadata, partitions_def=job.partitions_def,
                                         executor_def=job.executor_def, hooks=job.hooks, op_retry_policy=job.op_retry_policy,
-                                        config=checked_mapping(defs.resolve_job_def(job.name))))
+                                        config=checked_mapping(defs.resolve_job_def(job.name), preset)))
     return dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks, jobs=jobs, schedules=defs.schedules, sensors=defs.sensors,
                           resources=defs.resources, executor=defs.executor, loggers=defs.loggers, metadata=defs.metadata,
                           component_tree=defs.component_tree)

@@ -13,7 +13,7 @@ import pytest
 from tunix_rt_pipelines.cli.main import main
 from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import open_registry
-from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate
+from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate, make_eval_set, make_evaluation
 
 
 @pytest.fixture
@@ -118,10 +118,10 @@ def test_production_needs_a_url_and_an_explicit_migrate(capsys, tmp_path: Path, 
     assert code == 1 and err.startswith("error: $TUNIX_RT_REGISTRY_URL is not set; in production the registry is PostgreSQL")
     monkeypatch.setenv("TUNIX_RT_REGISTRY_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     code, _, err = cli(capsys, "list")
-    assert code == 1 and "is empty, this code needs 0003; run `tunix-rt registry migrate`" in err
+    assert code == 1 and "is empty, this code needs 0004; run `tunix-rt registry migrate`" in err
     code, out, _ = cli(capsys, "migrate")
-    assert code == 0 and out.strip().endswith("schema empty -> 0003")
-    assert cli(capsys, "migrate")[1].strip().endswith("schema already at 0003")
+    assert code == 0 and out.strip().endswith("schema empty -> 0004")
+    assert cli(capsys, "migrate")[1].strip().endswith("schema already at 0004")
     assert cli(capsys, "list")[:2] == (0, "no versions registered\n")
 
 
@@ -165,3 +165,29 @@ def test_a_bad_registry_url_names_the_setting_and_never_the_password(tmp_path, m
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
     assert "hunter2" not in err and "sqlalche.me" not in err
     assert all(w in err for w in words), err
+
+
+def test_promote_records_further_eval_sets_and_the_leaderboard_shows_them(cli_registry, capsys, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    datasets = tmp_path / "datasets"
+    further_set = ("my-evals-v1", *make_eval_set(datasets, "my-evals-v1", 20))
+    monkeypatch.setenv("TUNIX_RT_DATASETS_DIR", str(datasets))  # where the further set's manifest pins its hash
+    candidate = make_candidate(tmp_path, seed=7, correct=80)
+    further = make_evaluation(tmp_path / "eval-7-my", candidate.checkpoint_sha256, 15, further_set)
+    elsewhere = make_evaluation(tmp_path / "eval-8-my", make_candidate(tmp_path, seed=8).checkpoint_sha256, 15, further_set)
+    code, _, err = cli(capsys, "promote", candidate.checkpoint_path, "--evaluation", candidate.evaluation_path, "--name", NAME,
+                       "--further-evaluation", str(elsewhere.path))  # scored another checkpoint: refused, one clear error
+    assert code == 1 and err.startswith("error: refused to promote") and "[eval_sets] my-evals-v1: the evaluation scored model" in err
+    assert "Traceback" not in err and cli_registry.versions().total == 3
+    code, out, err = cli(capsys, "promote", candidate.checkpoint_path, "--evaluation", candidate.evaluation_path, "--name", NAME,
+                         "--further-evaluation", str(further.path))
+    assert code == 0 and out.startswith(f"registered {NAME} v4"), err
+    assert [(s.dataset_key, s.score) for s in cli_registry.get(NAME, 4).eval_sets] == [("golden-v1", 0.8), ("my-evals-v1", 0.75)]
+    code, out, _ = cli(capsys, "leaderboard", "--limit", "2")
+    header, first, second = out.splitlines()[:3]
+    assert header.split() == ["RANK", "NAME", "VERSION", "SCORE", "CI95", "N", "DATASET", "DATASET_SHA256", "SCORE:MY-EVALS-V1",
+                              "EVALUATOR", "ALIASES", "FORCED"]
+    assert first.split()[2:4] == ["4", "0.800"] and "0.750" in first.split() and second.split()[9] == "-"  # v3: not scored on it (the CI is two words)
+    rows = json.loads(cli(capsys, "leaderboard", "--json")[1])["items"]
+    assert [(r["version"], r["score:my-evals-v1"]) for r in rows] == [(4, 0.75), (3, None), (2, None), (1, None)]
+    assert "eval set my-evals-v1: 0.750 (15/20)" in cli(capsys, "show", NAME, "4")[1]

@@ -97,15 +97,15 @@ def test_real_data_passes_every_check_with_observed_and_expected(shared_instance
 
     # Identical data, materialized again: the same content-hash version, so nothing goes stale.
     again = dg.materialize([golden_v1, training_traces], instance=shared_instance, resources={"storage": storage})
-    for key in ("golden-v1", "reasoning-traces-v1"):
-        node = {"golden-v1": "golden_v1", "reasoning-traces-v1": "training_traces"}[key]
+    for key in ("golden-v1", "reasoning-traces-v2"):
+        node = {"golden-v1": "golden_v1", "reasoning-traces-v2": "training_traces"}[key]
         sha = json.loads((storage.dataset_path(key) / "manifest.json").read_text())["sha256"]
         [first] = result.asset_materializations_for_node(node)
         [second] = again.asset_materializations_for_node(node)
         assert first.tags["dagster/data_version"] == second.tags["dagster/data_version"] == sha
 
 
-@pytest.mark.parametrize(("node", "key", "rows"), [("golden_v1", "golden-v1", 100), ("training_traces", "reasoning-traces-v1", 6000)])
+@pytest.mark.parametrize(("node", "key", "rows"), [("golden_v1", "golden-v1", 100), ("training_traces", "reasoning-traces-v2", 6000)])
 def test_dataset_metadata(storage: ProjectStorage, node: str, key: str, rows: int) -> None:
     from tunix_rt_pipelines.definitions import defs
 
@@ -201,11 +201,11 @@ def test_broken_golden_fails_its_check_and_blocks_downstream(
 
 def test_trace_with_a_golden_prompt_fails_the_overlap_check(shared_instance: dg.DagsterInstance, datasets_copy: Path, tmp_path: Path) -> None:
     golden = read_dataset(datasets_copy / "golden-v1").rows
-    traces = read_dataset(datasets_copy / "reasoning-traces-v1").rows[:300]  # a small, valid traces set keeps this fast
+    traces = read_dataset(datasets_copy / "reasoning-traces-v2").rows[:300]  # a small, valid traces set keeps this fast
     leaked = golden[5]
     traces[7] = traces[7].model_copy(update={"prompt": leaked.prompt.upper()})  # same prompt after normalisation
-    folder = datasets_copy / "reasoning-traces-v1"
-    write_dataset(folder, traces, make_manifest("reasoning-traces-v1", "traces", traces, seed=0))
+    folder = datasets_copy / "reasoning-traces-v2"
+    write_dataset(folder, traces, make_manifest("reasoning-traces-v2", "traces", traces, seed=0))
 
     result = _run(shared_instance, datasets_copy, tmp_path, golden_v1, training_traces, uses_traces)
 

@@ -15,7 +15,7 @@ def parse_declaration(text: str, tmp_path: Path) -> DeclaredDatasets:
 
 
 def test_no_declaration_means_the_built_in_sets(tmp_path: Path):
-    assert read_declaration(tmp_path / "absent.yaml") == DeclaredDatasets(eval_sets=["golden-v1"], training_set="reasoning-traces-v1")
+    assert read_declaration(tmp_path / "absent.yaml") == DeclaredDatasets(eval_sets=["golden-v1"], training_set="reasoning-traces-v2")
     assert parse_declaration("", tmp_path).extra_eval_sets == [] and parse_declaration("datasets:\n", tmp_path).extra_eval_sets == []
 
 
@@ -32,7 +32,7 @@ def test_further_eval_sets_follow_the_primary(tmp_path: Path):
     ("dataset:\n  eval_sets: [golden-v1]\n", r"p\.yaml: unknown top-level key\(s\) dataset; this file holds `datasets:`$"),
     ("datasets:\n  eval_sets: [my-evals-v1]\n", r"p\.yaml: datasets: the primary \(first\) eval set must be golden-v1 .* list my-evals-v1 after it$"),
     ("datasets:\n  eval_sets: [golden-v1, golden-v1]\n", r"an eval set is listed twice"),
-    ("datasets:\n  eval_sets: [golden-v1, reasoning-traces-v1]\n", r"declared both as an eval set and as the training set"),
+    ("datasets:\n  eval_sets: [golden-v1, reasoning-traces-v2]\n", r"declared both as an eval set and as the training set"),
     ("datasets:\n  eval_sets: [golden-v1, My_Set]\n", r"p\.yaml: datasets\.eval_sets\.1: String should match pattern"),
     ("datasets:\n  eval_sets: []\n", r"p\.yaml: datasets\.eval_sets: List should have at least 1 item"),
     ("datasets:\n  eval_set: [golden-v1]\n", r"p\.yaml: datasets\.eval_set: Extra inputs are not permitted"),

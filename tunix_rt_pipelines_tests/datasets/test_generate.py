@@ -1,6 +1,6 @@
 """The deterministic dataset generator and the datasets it committed.
 
-Contract: `regenerate(datasets_dir)` rebuilds golden-v1 and reasoning-traces-v1 byte for byte
+Contract: `regenerate(datasets_dir)` rebuilds golden-v1 and reasoning-traces-v1 and -v2 byte for byte
 from the seeds in their manifests (`check=True` compares instead of writing and lists every
 file that differs). golden-v1 holds 100 items over >= 6 task families and all three
 difficulties; reasoning-traces-v1 holds >= 5,000 traces from the same families, with unique ids
@@ -27,7 +27,9 @@ from tunix_rt_pipelines.lib.datasets.reader import canonical_jsonl, normalize_pr
 from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
 
 GRADED = set(DIFFICULTIES) - {UNSPECIFIED}  # the generator grades every item; "unspecified" is for imports
-FILES = ["golden-v1/items.jsonl", "golden-v1/manifest.json", "reasoning-traces-v1/items.jsonl", "reasoning-traces-v1/manifest.json"]
+KEYS = ["golden-v1", "reasoning-traces-v1", "reasoning-traces-v2"]
+TRACE_KEYS = KEYS[1:]
+FILES = [f"{key}/{name}" for key in KEYS for name in ("items.jsonl", "manifest.json")]
 
 
 @cache
@@ -40,8 +42,8 @@ def _rows(key: str) -> tuple:
 # --- byte-for-byte regeneration ----------------------------------------------------------
 
 
-def test_regenerate_rewrites_both_datasets_byte_for_byte(datasets_copy: Path) -> None:
-    for key in ("golden-v1", "reasoning-traces-v1"):
+def test_regenerate_rewrites_every_dataset_byte_for_byte(datasets_copy: Path) -> None:
+    for key in KEYS:
         (datasets_copy / key / "items.jsonl").write_bytes(b"")  # the generator must rebuild, not keep
         manifest = json.loads((datasets_copy / key / "manifest.json").read_text())
         (datasets_copy / key / "manifest.json").write_text(json.dumps({"generator": {"seed": manifest["generator"]["seed"]}}))
@@ -61,7 +63,7 @@ def test_check_lists_exactly_the_corrupted_file_and_writes_nothing(datasets_copy
     path = datasets_copy / name
     corrupted = path.read_bytes().replace(b"1", b"2", 1)  # one character: an id "g1-"/"t1-" becomes "g2-"/"t2-"
     if name.endswith("manifest.json"):
-        corrupted = path.read_bytes().replace(b'"version": "1"', b'"version": "2"')
+        corrupted = path.read_bytes().replace(b'"count": 100', b'"count": 101').replace(b'"count": 6000', b'"count": 6001')
     path.write_bytes(corrupted)
 
     assert regenerate(datasets_copy, check=True) == [name]
@@ -104,23 +106,31 @@ def test_golden_has_100_items_over_six_or_more_families_and_every_difficulty() -
         assert {g.difficulty for g in golden if g.category == family} == GRADED, family
 
 
-def test_traces_are_many_from_the_same_families() -> None:
-    traces = _rows("reasoning-traces-v1")
+@pytest.mark.parametrize("key", TRACE_KEYS)
+def test_traces_are_many_from_the_same_families(key: str) -> None:
+    traces = _rows(key)
     assert len(traces) >= 5000
     assert {t.category for t in traces} == {g.category for g in _rows("golden-v1")}
     assert {t.difficulty for t in traces} == GRADED
 
 
-@pytest.mark.parametrize("key", ["golden-v1", "reasoning-traces-v1"])
+@pytest.mark.parametrize("key", KEYS)
 def test_ids_and_prompts_are_unique_within_a_dataset(key: str) -> None:
     rows = _rows(key)
     assert len({r.id for r in rows}) == len(rows)
     assert len({normalize_prompt(r.prompt) for r in rows}) == len(rows)
 
 
-def test_no_normalised_prompt_is_in_both_datasets() -> None:
+@pytest.mark.parametrize("key", TRACE_KEYS)
+def test_no_normalised_prompt_is_in_golden_and_a_trace_set(key: str) -> None:
     golden = {normalize_prompt(g.prompt) for g in _rows("golden-v1")}
-    assert not golden & {normalize_prompt(t.prompt) for t in _rows("reasoning-traces-v1")}
+    assert not golden & {normalize_prompt(t.prompt) for t in _rows(key)}
+
+
+def test_v2_has_new_prompts_not_v1s() -> None:
+    v1 = {normalize_prompt(t.prompt) for t in _rows("reasoning-traces-v1")}
+    v2 = [normalize_prompt(t.prompt) for t in _rows("reasoning-traces-v2")]
+    assert sum(p in v1 for p in v2) < len(v2) / 2  # a new seed: small string families overlap, most prompts are new
 
 
 # --- every answer is right ---------------------------------------------------------------
@@ -156,7 +166,7 @@ def _as_answer(expected: Fraction | str, given: str) -> Fraction | str:
     return Fraction(given) if isinstance(expected, Fraction) else given
 
 
-@pytest.mark.parametrize(("key", "field"), [("golden-v1", "ground_truth"), ("reasoning-traces-v1", "answer")])
+@pytest.mark.parametrize(("key", "field"), [("golden-v1", "ground_truth"), ("reasoning-traces-v1", "answer"), ("reasoning-traces-v2", "answer")])
 def test_every_answer_is_what_the_prompt_asks(key: str, field: str) -> None:
     wrong = []
     for row in _rows(key):

@@ -103,3 +103,13 @@ def test_the_blocking_checks_run_in_the_refresh(instance, datasets_copy, tmp_pat
     assert checks >= GATING_CHECKS
     graph = job.asset_layer.asset_graph
     assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys if k.name in GATING_CHECKS)
+
+
+def test_a_malformed_lock_is_a_skip_with_its_reason(instance, datasets_copy, tmp_path, monkeypatch):
+    for key in ("base_evaluation", "trained_evaluation"):
+        record_evaluation(instance, key, datasets_copy / "golden-v1", "0" * 64, tmp_path)
+    bad = tmp_path / "answer_correctness.lock.json"
+    bad.write_text("[1, 2]")
+    monkeypatch.setattr(lock, "LOCK_FILE", bad)
+    result = tick(instance, datasets_copy)
+    assert not result.run_requests and result.skip_message.startswith("no refresh requested: answer_correctness.lock.json is not a valid lock")

@@ -23,6 +23,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.importer import import_dataset
 from tunix_rt_pipelines.lib.datasets.reader import read_dataset
 from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.evaluation import lock
@@ -63,18 +64,29 @@ def make_checkpoint(folder: Path, seed: int, template: Path | None = None) -> tu
     return folder, folder_sha256(folder)
 
 
-def make_evaluation(folder: Path, model_sha256: str, correct: int | set[str]) -> Evaluation:
+def make_eval_set(datasets_dir: Path, key: str, count: int = 30) -> tuple[list, str]:
+    """A further eval set imported into `datasets_dir/key/` (with a golden-v1 manifest beside it, for the pins); its rows and hash."""
+    if not (datasets_dir / GOLDEN_KEY).exists():
+        (datasets_dir / GOLDEN_KEY).mkdir(parents=True)
+        shutil.copy2(DATASETS / GOLDEN_KEY / "manifest.json", datasets_dir / GOLDEN_KEY / "manifest.json")
+    source = datasets_dir.parent / f"{key}.jsonl"
+    source.write_text("".join(json.dumps({"prompt": f"{key}: what is {i} + {i}?", "ground_truth": str(2 * i)}) + "\n" for i in range(count)))
+    import_dataset(source, key, "eval", datasets_dir)
+    data = read_dataset(datasets_dir / key)
+    return data.rows, data.sha256
+
+
+def make_evaluation(folder: Path, model_sha256: str, correct: int | set[str], dataset: tuple[str, list, str] | None = None) -> Evaluation:
     """Score predictions that get the first `correct` golden items (or these ids) right into `folder/evaluation.json`
-    (the predictions go to the sibling `<folder>-predictions`)."""
-    rows, sha = golden()
+    (the predictions go to the sibling `<folder>-predictions`). `dataset`: (key, rows, sha256) of another eval set."""
+    key, (rows, sha) = (GOLDEN_KEY, golden()) if dataset is None else (dataset[0], dataset[1:])
     right = {r.id for r in rows[:correct]} if isinstance(correct, int) else correct
     predictions = folder.with_name(f"{folder.name}-predictions")
     predictions.mkdir(parents=True, exist_ok=True)
     answers = ((r.id, f"Answer: {r.ground_truth if r.id in right else 'no idea'}") for r in rows)
     (predictions / "predictions.jsonl").write_bytes(predictions_jsonl(answers))
     (predictions / "predictions_meta.json").write_text(json.dumps({"dataset_sha256": sha, "model_sha256": model_sha256}))
-    dataset = DatasetRef(key=GOLDEN_KEY, kind="eval", sha256=sha, count=len(rows))
-    return evaluate_predictions(predictions, rows, dataset, lock.spec_sha256(), folder)
+    return evaluate_predictions(predictions, rows, DatasetRef(key=key, kind="eval", sha256=sha, count=len(rows)), lock.spec_sha256(), folder)
 
 
 def make_candidate(tmp: Path, seed: int, correct: int | set[str] = 50, *, name: str = NAME, template: Path | None = None,

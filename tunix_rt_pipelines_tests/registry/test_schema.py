@@ -7,6 +7,7 @@ first uses, from threads and from processes, apply the upgrade exactly once."""
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import queue
 import threading
@@ -20,11 +21,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tunix_rt_pipelines.lib.registry import schema
+from tunix_rt_pipelines.lib.registry.candidate import set_evaluation
+from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import Registry, open_registry
 from tunix_rt_pipelines.lib.registry.schema import SchemaError, head_revision
 from tunix_rt_pipelines.lib.registry.store import make_engine, write_transaction
-from tunix_rt_pipelines.lib.registry.tables import leaderboard_index, metadata, model_names, model_versions, schema_versions
-from tunix_rt_pipelines_tests.registry.factories import DATASETS
+from tunix_rt_pipelines.lib.registry.tables import (
+    leaderboard_index,
+    metadata,
+    model_names,
+    model_versions,
+    schema_versions,
+    version_eval_scores,
+)
+from tunix_rt_pipelines_tests.registry.factories import DATASETS, make_candidate, make_eval_set, make_evaluation
 
 HEAD = head_revision()
 LONG_AGO = datetime(2024, 1, 2, tzinfo=UTC)  # when the pre-Alembic rows were written, to tell them from new ones
@@ -72,9 +82,11 @@ def _version_row() -> dict[str, object]:
 def _pre_alembic_database(conn: sa.Connection, legacy: int) -> None:
     """What the pre-Alembic code left: `metadata.create_all`, legacy rows 1..`legacy` (v1: no leaderboard index), real rows.
 
-    `tables.py` is still exactly the legacy v2 shape; once a revision changes a table, freeze v2's tables here instead.
+    `tables.py` is the legacy v2 shape plus 0004's new table, which is dropped again; once a revision changes an
+    existing table, freeze v2's tables here instead.
     """
     metadata.create_all(conn)
+    version_eval_scores.drop(conn)
     if legacy == 1:
         leaderboard_index.drop(conn)
     conn.execute(schema_versions.insert(), [{"version": v, "description": f"pre-Alembic v{v}", "applied_at": LONG_AGO}
@@ -85,7 +97,7 @@ def _pre_alembic_database(conn: sa.Connection, legacy: int) -> None:
 
 def test_fresh_database_is_created_at_head_and_migrating_again_does_nothing(registry_url: str, tmp_path: Path):
     registry = open_registry(registry_url, tmp_path / "store", DATASETS)
-    assert HEAD == "0003" and registry.schema_version() == HEAD
+    assert HEAD == "0004" and registry.schema_version() == HEAD
     assert _rows(registry.engine, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert _legacy_versions(registry.engine) == [1, 2, 3]  # 3 > 2: pre-Alembic code refuses this database
     registry.require_schema()
@@ -127,6 +139,43 @@ def test_pre_alembic_database_is_adopted_keeps_its_rows_and_matches_a_fresh_one(
         row = conn.execute(sa.select(model_versions)).one()._asdict()
     assert {k: v for k, v in row.items() if k not in ("id", "created_at")} == {k: v for k, v in _version_row().items() if k != "created_at"}
     assert registry.get("legacy-model", 1).sha256 == "a" * 64  # and the registry reads them
+    assert [(s.dataset_key, s.is_primary, s.score, s.n) for s in registry.get("legacy-model", 1).eval_sets] == [("golden-v1", True, 0.5, 10)]
+    registry.close()
+    engine.dispose()
+
+
+def test_a_registry_left_at_0003_gains_each_versions_primary_score_and_takes_further_sets(registry_url: str, tmp_path: Path):
+    """0004 on a database the previous release (head 0003) made and used: versions with metrics get their primary
+    row, a forced one without metrics gets none, nothing else changes, and the next promotion records every set."""
+    engine = make_engine(registry_url)
+    assert schema.upgrade(engine, "0003") == (None, "0003")
+    bare = {**_version_row(), "version": 2, "sha256": "d" * 64, "score": None, "n": None, "correct": None, "ci95_low": None,
+            "ci95_high": None, "by_category": None, "forced": True}
+
+    def used(conn: sa.Connection) -> None:
+        conn.execute(model_names.insert().values(name="legacy-model", last_version=2, created_at=LONG_AGO))
+        conn.execute(model_versions.insert(), [_version_row(), bare])
+
+    write_transaction(engine, used)
+    with engine.connect() as conn:
+        before = [r._asdict() for r in conn.execute(sa.select(model_versions).order_by(model_versions.c.version))]
+    datasets = tmp_path / "datasets"
+    further_set = ("my-evals-v1", *make_eval_set(datasets, "my-evals-v1", 20))
+    registry = Registry(registry_url, tmp_path / "store", datasets)
+    assert registry.migrate() == ("0003", HEAD)
+    with engine.connect() as conn:
+        assert [r._asdict() for r in conn.execute(sa.select(model_versions).order_by(model_versions.c.version))] == before
+        rows = [r._asdict() for r in conn.execute(sa.select(version_eval_scores))]
+    assert rows == [{"name": "legacy-model", "version": 1, "dataset_key": "golden-v1", "is_primary": True, "dataset_sha256": "b" * 64,
+                     "evaluator": "exact", "spec_sha256": "c" * 64, "score": 0.5, "n": 10, "correct": 5, "ci95_low": 0.2, "ci95_high": 0.8,
+                     "by_category": {"math": 0.5}, "evaluation_uri": None, "evaluation_sha256": None}]
+    assert registry.get("legacy-model", 2).eval_sets == ()
+
+    candidate = make_candidate(tmp_path, seed=3, correct=40, name="legacy-model")
+    further = make_evaluation(tmp_path / "eval-3-my", candidate.checkpoint_sha256, 4, further_set)
+    result = promote(registry, dataclasses.replace(candidate, further=(set_evaluation(further),)))
+    assert result.version.version == 3
+    assert [(s.dataset_key, s.score) for s in registry.get("legacy-model", 3).eval_sets] == [("golden-v1", 0.4), ("my-evals-v1", 0.2)]
     registry.close()
     engine.dispose()
 
@@ -137,7 +186,10 @@ def test_downgrade_step_by_step_to_base_and_upgrade_again(registry_url: str):
     fresh = _shape(engine)
     index = "ix_model_versions_leaderboard"
 
-    assert schema.downgrade(engine, "0002") == (HEAD, "0002")
+    assert schema.downgrade(engine, "0003") == (HEAD, "0003")
+    assert "version_eval_scores" not in sa.inspect(engine).get_table_names()
+    assert _legacy_versions(engine) == [1, 2, 3]
+    assert schema.downgrade(engine, "0002") == ("0003", "0002")
     assert _legacy_versions(engine) == [1, 2]  # pre-Alembic code may use it again
     assert index in [i["name"] for i in sa.inspect(engine).get_indexes("model_versions")]
     assert schema.downgrade(engine, "0001") == ("0002", "0001")

@@ -74,7 +74,7 @@ def test_one_sweep_per_data_version_pair(instance, inputs, datasets_copy, tiny_m
     cursors.append(result.cursor)
 
     # tick 5: new training data -> a new sweep
-    with (datasets_copy / "reasoning-traces-v1" / "items.jsonl").open("a") as fh:
+    with (datasets_copy / "reasoning-traces-v2" / "items.jsonl").open("a") as fh:
         fh.write("\n")  # any content change is a new data version
     new = inputs.materialize(tiny_model_dir, "training_traces")
     assert new["training_traces"] != versions["training_traces"]
@@ -95,3 +95,16 @@ def test_one_sweep_per_data_version_pair(instance, inputs, datasets_copy, tiny_m
 
     assert len(set(keys)) == len(keys) == 3
     assert len(set(cursors)) == len(cursors)
+
+
+def test_a_refused_config_is_a_skip_with_its_reason(instance, inputs, tiny_model_dir, monkeypatch):
+    """What the launch would refuse is never requested: the tick skips, naming the setting, and keeps its cursor."""
+    from tunix_rt_pipelines.defs.sweep import sensors
+
+    inputs.materialize(tiny_model_dir)
+    # A default the launch check refuses (model_construct skips pydantic's own check, as a bad default would).
+    monkeypatch.setattr(sensors, "SweepConfig", lambda: SweepConfig.model_construct(num_samples=0))
+    result = tick(instance, None)
+    assert not result.run_requests
+    assert "sweep_job's config is refused" in result.skip_message and "ops.tuning_sweep.config.num_samples" in result.skip_message
+    assert result.cursor is None  # every tick says it again until the config is fixed

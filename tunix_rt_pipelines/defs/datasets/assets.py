@@ -1,4 +1,4 @@
-"""Dataset assets: golden-v1 (frozen evaluation set), reasoning-traces-v1 (training traces) and
+"""Dataset assets: golden-v1 (frozen evaluation set), the training traces (reasoning-traces-v2 by default) and
 golden-v1-calibration (labelled candidate answers a judge is calibrated on).
 
 Each asset reads its folder, snapshots the files under the artifact root (what every later step
@@ -60,7 +60,7 @@ def golden_v1(storage: ProjectStorage) -> dg.MaterializeResult:
 
 @dg.asset(group_name="datasets", kinds={"jsonl"})
 def training_traces(storage: ProjectStorage) -> dg.MaterializeResult:
-    """The declared training set (default reasoning-traces-v1: step-by-step traces from golden-v1's families, disjoint from it)."""
+    """The declared training set (default reasoning-traces-v2: step-by-step traces from golden-v1's families, disjoint from it)."""
     return materialize_dataset(storage, declared_datasets().training_set)
 
 

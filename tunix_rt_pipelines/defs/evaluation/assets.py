@@ -10,7 +10,7 @@ import json
 import dagster as dg
 
 from tunix_rt_pipelines.defs.evaluation.lock_check import spec_sha256_of
-from tunix_rt_pipelines.defs.metadata import breakdown_table, png_markdown
+from tunix_rt_pipelines.defs.metadata import breakdown_table, cell, p_value, png_markdown, rounded
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.evaluation.compare import SIGNIFICANCE_LEVEL, compare, plot_by_category
 from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions, evaluation_key, read_evaluation
@@ -38,9 +38,9 @@ def run_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, p
     return dg.MaterializeResult(
         data_version=dg.DataVersion(digest),
         metadata={
-            "score": dg.MetadataValue.float(evaluation.score), "n": dg.MetadataValue.int(evaluation.n),
+            "score": dg.MetadataValue.float(rounded(evaluation.score)), "n": dg.MetadataValue.int(evaluation.n),
             "correct": dg.MetadataValue.int(evaluation.correct),
-            "ci95_low": dg.MetadataValue.float(evaluation.ci95[0]), "ci95_high": dg.MetadataValue.float(evaluation.ci95[1]),
+            "ci95_low": dg.MetadataValue.float(rounded(evaluation.ci95[0])), "ci95_high": dg.MetadataValue.float(rounded(evaluation.ci95[1])),
             "by_category": breakdown_table(report["by_category"], "category"),
             "by_difficulty": breakdown_table(report["by_difficulty"], "difficulty"),
             "evaluator": dg.MetadataValue.text(evaluation.evaluator), "spec_sha256": dg.MetadataValue.text(evaluation.spec_sha256),
@@ -65,7 +65,7 @@ def trained_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorag
 
 def _comparison_table(by_category: dict) -> dg.MetadataValue:
     return dg.MetadataValue.table(
-        records=[dg.TableRecord({"category": c, **{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}})
+        records=[dg.TableRecord({"category": c, **{k: rounded(v) if isinstance(v, float) else v for k, v in row.items()}})
                  for c, row in by_category.items()],
         schema=dg.TableSchema(columns=[dg.TableColumn("category", "string"), dg.TableColumn("base", "float"),
                                        dg.TableColumn("trained", "float"), dg.TableColumn("delta", "float"), dg.TableColumn("n", "int")]))
@@ -95,9 +95,10 @@ def run_comparison(context: dg.AssetExecutionContext, storage: ProjectStorage, b
                "evaluator": trained.evaluator, "dataset_sha256": trained.dataset_sha256}
     atomic_write_text(out / COMPARISON_FILE, json.dumps(payload, indent=1) + "\n")
     plot_by_category(result, out / "by_category.png")
-    numbers = {"base_score": result.base_score, "trained_score": result.trained_score, "delta": result.delta,
-               "p_value": result.p_value, "fixed": result.fixed, "broken": result.broken, "n": result.n}
-    flips = [dg.TableRecord({"kind": kind, **e}) for kind, group in (("fixed", result.fixed_examples), ("broken", result.broken_examples)) for e in group]
+    numbers = {"base_score": rounded(result.base_score), "trained_score": rounded(result.trained_score), "delta": rounded(result.delta),
+               "p_value": p_value(result.p_value), "fixed": result.fixed, "broken": result.broken, "n": result.n}
+    flips = [dg.TableRecord({"kind": kind, **{k: cell(v if v is not None else "(none)", 32) for k, v in e.items()}})
+             for kind, group in (("fixed", result.fixed_examples), ("broken", result.broken_examples)) for e in group]
     digest = sha256_file(out / COMPARISON_FILE)
     yield dg.MaterializeResult(
         data_version=dg.DataVersion(digest),
@@ -112,4 +113,15 @@ def run_comparison(context: dg.AssetExecutionContext, storage: ProjectStorage, b
         },
     )
     yield dg.AssetCheckResult(check_name="trained_beats_base", asset_key=context.asset_key, passed=result.significant_improvement,
-                              severity=dg.AssetCheckSeverity.WARN, metadata=numbers | {"significance_level": SIGNIFICANCE_LEVEL})
+                              severity=dg.AssetCheckSeverity.WARN, description=beats_base_message(result),
+                              metadata=numbers | {"significance_level": SIGNIFICANCE_LEVEL})
+
+
+def beats_base_message(result) -> str:
+    """What `trained_beats_base` tested and found, in every state (the UI shows it beside Passed/Failed)."""
+    tested = (f"tested: exact McNemar on {result.n} paired items, {result.fixed} fixed / {result.broken} broken, "
+              f"p = {p_value(result.p_value)} (needs delta > 0 and p < {SIGNIFICANCE_LEVEL})")
+    if result.significant_improvement:
+        return f"trained beats base: {result.base_score:.3f} -> {result.trained_score:.3f} (delta {result.delta:+.3f}); {tested}"
+    why = "no gain" if result.delta <= 0 else "the gain is not significant"
+    return f"trained does not beat base ({why}): {result.base_score:.3f} -> {result.trained_score:.3f} (delta {result.delta:+.3f}); {tested}"

@@ -71,7 +71,10 @@ def reevaluate_on_golden_or_evaluator_change(context: dg.SensorEvaluationContext
     manifest = folder / MANIFEST_FILE
     manifest_sha = sha256_file(manifest) if manifest.exists() else "none"
     spec_sha = lock.spec_sha256()
-    pinned = lock.read_lock()
+    try:
+        pinned = lock.read_lock()
+    except lock.LockFileError as exc:  # a skip with the reason in the tick, not a failed tick with a stack
+        return dg.SkipReason(f"no refresh requested: {exc}")
     selection = refresh_selection(recorded, golden_sha, spec_sha)
     if not selection:
         return dg.SkipReason("the evaluations were scored on the current golden-v1 with the current evaluator")

@@ -4,8 +4,10 @@ for every further declared eval set (`base_predictions__<set>`, `trained_predict
 import dagster as dg
 
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
+from tunix_rt_pipelines.defs.metadata import predictions_sample
 from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
+from tunix_rt_pipelines.lib.evaluation.predictions import PREDICTIONS_FILE, read_predictions
 from tunix_rt_pipelines.lib.inference.predict import predict, predictions_key
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, resolve_device  # torch imported on call only
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -19,8 +21,9 @@ def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, 
     model_name = str(storage.upstream_metadata(context, checkpoint_key)["model"].value)
     out_dir = storage.artifacts_path("predictions", predictions_key(checkpoint.sha256, dataset.sha256, config, resolve_device(config.device)))
     try:
-        result = predict(checkpoint.resolve(storage.artifacts_root()), checkpoint.sha256, load_rows(dataset_dir, dataset), dataset.sha256,
-                         config, out_dir, model_name=model_name)
+        items = load_rows(dataset_dir, dataset)
+        result = predict(checkpoint.resolve(storage.artifacts_root()), checkpoint.sha256, items, dataset.sha256, config, out_dir,
+                         model_name=model_name)
     except (DatasetError, ModelLoadError, ValueError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     return dg.MaterializeResult(
@@ -33,6 +36,7 @@ def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, 
             "items_per_second": dg.MetadataValue.float(round(result.items_per_second, 2)),
             "prompt_format": dg.MetadataValue.json(result.prompt_format),
             "decoder": dg.MetadataValue.text(result.decoder),
+            "sample": predictions_sample(items, read_predictions(result.path / PREDICTIONS_FILE).predictions),
             **storage.pointer_metadata(result.path, result.predictions_sha256),
         },
     )

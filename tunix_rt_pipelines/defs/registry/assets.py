@@ -12,7 +12,8 @@ import json
 import dagster as dg
 from pydantic import Field, field_validator
 
-from tunix_rt_pipelines.defs.metadata import breakdown_table
+from tunix_rt_pipelines.defs.metadata import breakdown_table, cell, p_value, rounded
+from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
 from tunix_rt_pipelines.lib.evaluation.best import rank
 from tunix_rt_pipelines.lib.evaluation.evaluate import read_evaluation
 from tunix_rt_pipelines.lib.pointer import Pointer
@@ -21,7 +22,7 @@ from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, candid
 from tunix_rt_pipelines.lib.registry.promote import PromotionRefused, PromotionResult
 from tunix_rt_pipelines.lib.registry.schema import SchemaError
 from tunix_rt_pipelines.lib.registry.store import RegistryConnectionError
-from tunix_rt_pipelines.lib.registry.versions import ModelVersion, leaderboard_rows
+from tunix_rt_pipelines.lib.registry.versions import ModelVersion, leaderboard_rows, score_columns
 from tunix_rt_pipelines.resources.model_registry import ModelRegistryResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage, data_version, materialization
 
@@ -55,9 +56,23 @@ class LeaderboardConfig(dg.Config):
 
 
 def gate_check_result(check_name: str, better: bool, reason: str, gate: dict) -> dg.AssetCheckResult:
-    """The WARN "beats the champion" check: the gate's verdict, its reason, and its numbers as metadata."""
-    return dg.AssetCheckResult(check_name=check_name, passed=better, severity=dg.AssetCheckSeverity.WARN, description=reason,
-                               metadata={k: v for k, v in gate.items() if v is not None and k != "reason"})
+    """The WARN "beats the champion" check: the gate's verdict, what it tested, and its numbers (rounded) as metadata."""
+    numbers = {k: (p_value(v) if k == "p_value" else rounded(v) if isinstance(v, float) else v)
+               for k, v in gate.items() if v is not None and k != "reason"}
+    return dg.AssetCheckResult(check_name=check_name, passed=better, severity=dg.AssetCheckSeverity.WARN,
+                               description=gate_description(better, reason, gate), metadata=numbers)
+
+
+def gate_description(better: bool, reason: str, gate: dict) -> str:
+    """The gate's reason plus what was and was not tested, so "Passed" with no champion never reads as a McNemar pass."""
+    level = gate.get("significance_level", 0.05)
+    if gate.get("p_value") is not None:
+        return (f"{reason}. Tested: exact McNemar test on {gate.get('n')} paired golden-v1 items against champion "
+                f"v{gate.get('champion_version')} (the champion alias moves only when delta > 0 and p < {level}).")
+    if better and gate.get("champion_version") is None:
+        return ("no champion yet: this version becomes champion. Not tested: with no champion there is nothing to compare "
+                "against, so no McNemar test ran; the next candidate is tested against this one.")
+    return f"{reason}. Not tested: no McNemar test ran, and the champion alias did not move."
 
 
 def load_candidate(context, storage: ProjectStorage) -> PromotionCandidate:
@@ -67,12 +82,20 @@ def load_candidate(context, storage: ProjectStorage) -> PromotionCandidate:
     checkpoint, evaluation = Pointer(**chosen["checkpoint"]), Pointer(**chosen["evaluation"])
     return candidate_from_evaluation(
         chosen["model_name"], checkpoint.resolve(root), checkpoint.sha256, evaluation.resolve(root), source_asset=chosen["source_asset"],
-        run_id=chosen["run_id"], data_version=chosen["data_version"], promoted_by=chosen["promoted_by"], forced=chosen["forced"])
+        run_id=chosen["run_id"], data_version=chosen["data_version"], promoted_by=chosen["promoted_by"], forced=chosen["forced"],
+        further=[Pointer(**p).resolve(root) for p in chosen.get("further", [])])
+
+
+def further_evaluations(side: str) -> list[str]:
+    """`<side>_evaluation__<set>` for every further declared eval set (`tunix_rt.yaml`), in declared order."""
+    return [f"{side}_evaluation__{asset_name(key)}" for key in declared_datasets().extra_eval_sets]
 
 
 # deps on evaluation_spec: its blocking evaluation_lock check must have run before the guards look for it.
+# The further sets' evaluations of both sides are deps too: the version records the chosen side's score on each.
 @dg.asset(group_name="registry", kinds={"python"},
-          deps=["evaluation_spec", "base_checkpoint", "trained_checkpoint", "base_evaluation", "trained_evaluation"])
+          deps=["evaluation_spec", "base_checkpoint", "trained_checkpoint", "base_evaluation", "trained_evaluation",
+                *further_evaluations("base"), *further_evaluations("trained")])
 def promotion_candidate(context: dg.AssetExecutionContext, config: PromotionConfig, storage: ProjectStorage) -> dg.MaterializeResult:
     """The better of base and fine-tuned by the locked metric and the spec's tie-breakers; writes nothing."""
     base_model = str(storage.upstream_metadata(context, "base_checkpoint")["model"].value)
@@ -90,10 +113,12 @@ def promotion_candidate(context: dg.AssetExecutionContext, config: PromotionConf
     # "created_at asc": the evaluation materialized first; base comes first when even that ties.
     ranked = rank(options, lambda o: {"score": o[3].score, "ci95_low": o[3].ci95[0], "n": o[3].n, "created_at": o[4]})
     asset, checkpoint, evaluation, summary, _ = ranked[0]
+    further = [storage.upstream(context, name) for name in further_evaluations(asset.removesuffix("_checkpoint"))]
     chosen = {"model_name": name, "source_asset": asset, "checkpoint": checkpoint.model_dump(), "evaluation": evaluation.model_dump(),
               "run_id": context.run.run_id, "data_version": data_version(materialization(context.instance, asset, context.run.run_id)) or checkpoint.sha256,
-              "promoted_by": config.promoted_by or f"dagster:{context.job_name}", "forced": config.force}
-    identity = json.dumps([name, checkpoint.sha256, evaluation.sha256, config.force])
+              "promoted_by": config.promoted_by or f"dagster:{context.job_name}", "forced": config.force,
+              "further": [p.model_dump() for p in further]}
+    identity = json.dumps([name, checkpoint.sha256, evaluation.sha256, config.force, *(p.sha256 for p in further)])
     return dg.MaterializeResult(
         data_version=dg.DataVersion(hashlib.sha256(identity.encode()).hexdigest()[:32]),
         metadata={
@@ -119,6 +144,18 @@ def _metrics_table(version: ModelVersion) -> dg.MetadataValue:
     return breakdown_table({**overall, **version.by_category}, "category")
 
 
+def _eval_sets_table(version: ModelVersion) -> dg.MetadataValue:
+    """Every declared eval set's score on the version, the primary (which decided promotion) first."""
+    if not version.eval_sets:
+        return dg.MetadataValue.text("no scores (forced without a usable evaluation)")
+    columns = [dg.TableColumn("dataset", "string"), dg.TableColumn("primary", "bool"), dg.TableColumn("score", "float"),
+               dg.TableColumn("ci95_low", "float"), dg.TableColumn("ci95_high", "float"), dg.TableColumn("n", "int"),
+               dg.TableColumn("dataset_sha256", "string")]
+    return dg.MetadataValue.table(records=[dg.TableRecord({"dataset": s.dataset_key, "primary": s.is_primary, "score": s.score, "ci95_low": s.ci95_low,
+                                                           "ci95_high": s.ci95_high, "n": s.n, "dataset_sha256": s.dataset_sha256[:12]})
+                                           for s in version.eval_sets], schema=dg.TableSchema(columns=columns))
+
+
 def registration_metadata(result: PromotionResult) -> dict[str, dg.MetadataValue]:
     """What the UI shows for a promotion: version, alias moves, sha256, URI, metrics snapshot."""
     v = result.version
@@ -134,6 +171,7 @@ def registration_metadata(result: PromotionResult) -> dict[str, dg.MetadataValue
         "aliases": dg.MetadataValue.text(", ".join(v.aliases) or "none"),
         "alias_moves": dg.MetadataValue.table(records=moves) if moves else dg.MetadataValue.text("none"),
         "metrics": _metrics_table(v),
+        "eval_sets": _eval_sets_table(v),
         "score": dg.MetadataValue.float(v.score) if v.score is not None else dg.MetadataValue.null(),
         "dataset": dg.MetadataValue.text(f"{v.dataset_key} {v.dataset_sha256}"),
         "evaluator": dg.MetadataValue.text(v.evaluator),
@@ -160,16 +198,27 @@ def registered_model(context: dg.AssetExecutionContext, storage: ProjectStorage,
     yield gate_check_result(BEATS_CHAMPION, result.gate.better, result.gate.reason, result.gate.to_dict())
 
 
+def _leaderboard_cell(column: str, value):
+    """A leaderboard cell as it fits the UI at 1600 px: hashes cut to 12 digits, floats rounded, long text cut."""
+    if column.endswith("sha256"):
+        return str(value)[:12]
+    if isinstance(value, float):
+        return rounded(value)
+    return cell(value, 32) if isinstance(value, str) else value
+
+
 @dg.asset(group_name="registry", deps=[registered_model], kinds={"python"})
 def leaderboard(config: LeaderboardConfig, model_registry: ModelRegistryResource) -> dg.MaterializeResult:
-    """Every registry version ranked by the locked metric (CI, dataset hash, aliases); one row per version."""
+    """Every registry version ranked by the locked metric on the primary set (CI, dataset hash, aliases), with a
+    `score:<key>` column per further eval set; one row per version."""
     page = model_registry.leaderboard(config.model_name or None, limit=config.rows)
     rows = leaderboard_rows(page)
     columns = [dg.TableColumn("rank", "int"), dg.TableColumn("name", "string"), dg.TableColumn("version", "int"), dg.TableColumn("score", "float"),
                dg.TableColumn("ci95_low", "float"), dg.TableColumn("ci95_high", "float"), dg.TableColumn("n", "int"),
-               dg.TableColumn("dataset_sha256", "string"), dg.TableColumn("evaluator", "string"), dg.TableColumn("aliases", "string"),
-               dg.TableColumn("forced", "bool")]
-    records = [dg.TableRecord({c.name: r[c.name] for c in columns if r[c.name] is not None}) for r in rows]
+               dg.TableColumn("dataset_sha256", "string", description="first 12 hex digits (the full hash is in `tunix-rt registry show`)"),
+               dg.TableColumn("evaluator", "string"), dg.TableColumn("aliases", "string"), dg.TableColumn("forced", "bool")]
+    columns += [dg.TableColumn(name, "float", description="score on this further declared eval set") for name in score_columns(rows)]
+    records = [dg.TableRecord({c.name: _leaderboard_cell(c.name, r[c.name]) for c in columns if r[c.name] is not None}) for r in rows]
     return dg.MaterializeResult(
         data_version=dg.DataVersion(hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:32]),
         metadata={"dagster/row_count": dg.MetadataValue.int(page.total), "shown": dg.MetadataValue.int(len(rows)),

@@ -14,6 +14,7 @@ from tunix_rt_pipelines.lib.registry.rules import (
     GUARD_LOCK,
     GuardFailure,
     artifact_failures,
+    further_sets,
     golden_failures,
     load_evaluation,
     lock_failures,
@@ -53,14 +54,16 @@ def promotion_candidate_lock_passed(context: dg.AssetCheckExecutionContext, stor
 
 
 @dg.asset_check(asset=promotion_candidate, name=GOLDEN_CHECK, blocking=True,
-                description="The candidate's evaluation exists, agrees with it, and ran on the pinned golden-v1 hash with the pinned evaluator.")
+                description="The candidate's evaluation exists, agrees with it, and ran on the pinned golden-v1 hash with the pinned evaluator; "
+                            "so does each further declared eval set's, on the hash its manifest pins.")
 def promotion_candidate_on_pinned_golden(context: dg.AssetCheckExecutionContext, storage: ProjectStorage,
                                          model_registry: ModelRegistryResource) -> dg.AssetCheckResult:
     candidate = load_candidate(context, storage)
     _, failures = load_evaluation(candidate)
     pins = model_registry.pins()
-    failures += golden_failures(candidate, pins)
-    return guard_result(candidate, failures, f"evaluated on {pins.dataset_key} {pins.dataset_sha256[:12]} by {pins.evaluator}")
+    failures += golden_failures(candidate, pins) + further_sets(candidate, pins)[0]
+    also = "".join(f", {f.dataset_key} {f.dataset_sha256[:12]}" for f in candidate.further)
+    return guard_result(candidate, failures, f"evaluated on {pins.dataset_key} {pins.dataset_sha256[:12]}{also} by {pins.evaluator}")
 
 
 @dg.asset_check(asset=promotion_candidate, name=ARTIFACTS_CHECK, blocking=True,

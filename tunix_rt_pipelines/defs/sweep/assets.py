@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from tunix_rt_pipelines.defs.evaluation.lock_check import lock_passed_in_run, spec_sha256_of
-from tunix_rt_pipelines.defs.metadata import png_markdown
+from tunix_rt_pipelines.defs.metadata import cell, png_markdown
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
 from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.evaluation import lock
@@ -80,7 +80,8 @@ def _metadata(storage: ProjectStorage, best: TrialRecord, best_sha256: str, payl
         "evaluator": dg.MetadataValue.text(payload["evaluator"]),
         "trials_succeeded": dg.MetadataValue.int(payload["counts"][SUCCEEDED]),
         "trials_failed": dg.MetadataValue.int(payload["counts"][FAILED]),
-        "trials": dg.MetadataValue.table(records=[dg.TableRecord(r) for r in table_rows(records)], schema=schema),
+        "trials": dg.MetadataValue.table(records=[dg.TableRecord({**r, "error": cell(r["error"], 60)}) for r in table_rows(records)],
+                                          schema=schema),  # the whole error is in trials.csv
         "metric_by_trial": png_markdown(sweep_dir / PLOT_FILE, "answer_correctness by trial"),
         "resumed": dg.MetadataValue.bool(resumed),
         "forced": dg.MetadataValue.bool(forced),

@@ -14,6 +14,7 @@ import dagster as dg
 from tunix_rt_pipelines.defs.datasets.assets import training_traces
 from tunix_rt_pipelines.defs.jobs import sweep_job
 from tunix_rt_pipelines.defs.models.assets import base_checkpoint
+from tunix_rt_pipelines.defs.run_config import run_config_problems
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
 from tunix_rt_pipelines.resources.storage import data_version, materialization
 
@@ -46,9 +47,15 @@ def sweep_on_new_training_inputs(context: dg.SensorEvaluationContext) -> dg.Sens
     new_cursor = json.dumps({"seen": seen, "requested": run_key})
     if run_key == cursor.get("requested"):
         return dg.SensorResult(skip_reason=f"already requested a sweep for {run_key}", cursor=new_cursor)
+    run_config = dg.RunConfig(ops={"tuning_sweep": SweepConfig()})
+    # Checked as the launch will check it (defs/launch_checks.py); the job comes from the loaded Definitions.
+    job = context.repository_def.get_job(sweep_job.name) if context.repository_def else None
+    problems = run_config_problems(job, run_config.to_config_dict()) if job else []
+    if problems:  # the launch would refuse it: a skip that says why (each tick, cursor kept), not a failed tick
+        return dg.SkipReason(f"no sweep requested for {run_key}: sweep_job's config is refused: {'; '.join(problems)}")
     request = dg.RunRequest(
         run_key=run_key,
-        run_config=dg.RunConfig(ops={"tuning_sweep": SweepConfig()}),
+        run_config=run_config,
         tags={"tunix_rt/training_traces_version": traces_version, "tunix_rt/base_checkpoint_version": base_version},
     )
     return dg.SensorResult(run_requests=[request], cursor=new_cursor)

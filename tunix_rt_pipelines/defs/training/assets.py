@@ -8,6 +8,7 @@ from tunix_rt_pipelines.defs.training.config import TrainingConfig
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.models.builtin import is_builtin
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, describe_folder
+from tunix_rt_pipelines.lib.plots import loss_curve
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
@@ -28,6 +29,7 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
     if result.resumed_from_step:
         context.log.info(f"resumed from the checkpoint at step {result.resumed_from_step} in {work_dir}")
     checkpoint = describe_folder(f"{base_name}+sft", result.model_dir)
+    loss_curve(result.loss_history, work_dir / "loss_curve.png")  # the UI's 800 px chart in place of train()'s small one
     return dg.MaterializeResult(
         data_version=dg.DataVersion(checkpoint.sha256),
         metadata={
@@ -35,7 +37,7 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
             "base_sha256": dg.MetadataValue.text(base.sha256),
             "traces_sha256": dg.MetadataValue.text(traces.sha256),
             "steps": dg.MetadataValue.int(result.steps),
-            "final_loss": dg.MetadataValue.float(result.final_loss),
+            "final_loss": dg.MetadataValue.float(round(result.final_loss, 4)),
             "tokens_per_second": dg.MetadataValue.float(round(result.tokens_per_second, 1)),
             "train_seconds": dg.MetadataValue.float(round(result.wall_seconds, 2)),
             "resumed_from_step": dg.MetadataValue.int(result.resumed_from_step),

@@ -20,7 +20,8 @@ SCHEMA_VERSION = 1
 # The built-in datasets (shipped in the package, see `builtin_datasets/`): the frozen golden set
 # every model is scored on, and the training traces disjoint from it.
 GOLDEN_KEY = "golden-v1"
-TRACES_KEY = "reasoning-traces-v1"
+TRACES_KEY = "reasoning-traces-v1"  # frozen; the first trace set
+TRACES_V2_KEY = "reasoning-traces-v2"  # the default training set (steps a small model can follow)
 
 # Imported sets without a category or difficulty column get these (`tunix-rt dataset import`);
 # the built-in sets always name both.

@@ -6,11 +6,12 @@ datasets:
   training_set: my-traces-v1
 ```
 
-No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v1, so nothing changes for
-a new user. The primary eval set is golden-v1 in this version: the evaluation lock and the
-registry's pins are about it. Every further eval set gets its own dataset asset, checks,
-predictions, evaluations and comparison (factories beside each concern's assets in `defs/`), and the contamination
-check covers every eval set against the training set.
+No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v2 (the built-in sets). The
+primary eval set is golden-v1 in this version: the main chain, the sweep, the judge's calibration
+and the registry's pinned hash are built on it (the lock is per metric, not per set). Every further
+eval set gets its own dataset asset, checks, predictions, evaluations and comparison (factories
+beside each concern's assets in `defs/`), its score is kept on each registry version, and the
+contamination check covers every eval set against the training set.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from tunix_rt_pipelines import environment
-from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_V2_KEY
 
 DatasetKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
@@ -36,13 +37,13 @@ class DeclaredDatasets(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     eval_sets: list[DatasetKey] = Field(default=[GOLDEN_KEY], min_length=1, description="Eval set keys; the first is the primary set.")
-    training_set: DatasetKey = Field(default=TRACES_KEY, description="The trace set every fine-tune trains on.")
+    training_set: DatasetKey = Field(default=TRACES_V2_KEY, description="The trace set every fine-tune trains on.")
 
     @model_validator(mode="after")
     def _usable(self) -> DeclaredDatasets:
         if self.eval_sets[0] != GOLDEN_KEY:
-            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (the evaluation lock and the "
-                             f"registry's pins are about it); list {self.eval_sets[0]} after it")
+            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (promotion, the sweep and the "
+                             f"registry's pinned hash are built on it; a further set's score is recorded too); list {self.eval_sets[0]} after it")
         if len(set(self.eval_sets)) != len(self.eval_sets):
             raise ValueError("an eval set is listed twice")
         if self.training_set in self.eval_sets:

@@ -1,4 +1,4 @@
-"""Task families for golden-v1 and reasoning-traces-v1.
+"""Task families for golden-v1 and the reasoning-traces sets.
 
 Each family turns `(rng, difficulty)` into one `Task`: a short prompt, a few reasoning steps a
 small model can imitate (column-wise arithmetic from the right, a stated conversion factor) and
@@ -23,6 +23,7 @@ class Task:
     prompt: str
     steps: tuple[tuple[str, str], ...]
     answer: str
+    args: tuple = ()  # the operands the prompt was made from (what reasoning-traces-v2 builds its steps from)
 
 
 def _digits(n: int) -> list[int]:
@@ -85,7 +86,7 @@ def addition(rng: random.Random, difficulty: str) -> Task:
         a, b = rng.randint(10, 99), rng.randint(10, 99)
     else:
         a, b = rng.randint(100, 999), rng.randint(100, 999)
-    return Task(f"What is {a} + {b}?", _column_addition(a, b), str(a + b))
+    return Task(f"What is {a} + {b}?", _column_addition(a, b), str(a + b), (a, b))
 
 
 def subtraction(rng: random.Random, difficulty: str) -> Task:
@@ -97,13 +98,13 @@ def subtraction(rng: random.Random, difficulty: str) -> Task:
     else:
         a = rng.randint(200, 999)
         b = rng.randint(100, a)
-    return Task(f"What is {a} - {b}?", _column_subtraction(a, b), str(a - b))
+    return Task(f"What is {a} - {b}?", _column_subtraction(a, b), str(a - b), (a, b))
 
 
 def multiplication(rng: random.Random, difficulty: str) -> Task:
     a = {"easy": lambda: rng.randint(2, 49), "medium": lambda: rng.randint(50, 99), "hard": lambda: rng.randint(100, 999)}[difficulty]()
     b = rng.randint(2, 9)
-    return Task(f"What is {a} * {b}?", _column_multiplication(a, b), str(a * b))
+    return Task(f"What is {a} * {b}?", _column_multiplication(a, b), str(a * b), (a, b))
 
 
 _LENGTHS = {"easy": (3, 4), "medium": (5, 6), "hard": (7, 8)}
@@ -115,19 +116,19 @@ def _word(rng: random.Random, difficulty: str, alphabet: str = string.ascii_lowe
 
 def reverse(rng: random.Random, difficulty: str) -> Task:
     w = _word(rng, difficulty)
-    return Task(f"Reverse the letters of '{w}'.", (), w[::-1])
+    return Task(f"Reverse the letters of '{w}'.", (), w[::-1], (w,))
 
 
 def sort(rng: random.Random, difficulty: str) -> Task:
     w = _word(rng, difficulty)
-    return Task(f"Sort the letters of '{w}'.", (), "".join(sorted(w)))
+    return Task(f"Sort the letters of '{w}'.", (), "".join(sorted(w)), (w,))
 
 
 def count(rng: random.Random, difficulty: str) -> Task:
     # A small alphabet makes repeats common, so answers are spread over 0..n, not mostly 0/1.
     w = _word(rng, difficulty, alphabet="abcde")
     target = rng.choice("abcde")
-    return Task(f"How many times does '{target}' appear in '{w}'?", (), str(w.count(target)))
+    return Task(f"How many times does '{target}' appear in '{w}'?", (), str(w.count(target)), (w, target))
 
 
 # (from, to, factor). Easy: small unit from a large one (append zeros). Medium: the other way,
@@ -143,10 +144,10 @@ def unit_conversion(rng: random.Random, difficulty: str) -> Task:
         value = tenths * factor // 10
         answer = f"{tenths / 10:g}"
         steps = (("note", f"1 {src} = {factor} {dst}"), ("compute", f"{value}/{factor}={answer}"))
-        return Task(f"Convert {value} {dst} to {src}.", steps, answer)
+        return Task(f"Convert {value} {dst} to {src}.", steps, answer, ("/", value, factor))
     value = rng.randint(1, 99)
     steps = (("note", f"1 {src} = {factor} {dst}"), ("compute", f"{value}*{factor}={value * factor}"))
-    return Task(f"Convert {value} {src} to {dst}.", steps, str(value * factor))
+    return Task(f"Convert {value} {src} to {dst}.", steps, str(value * factor), ("*", value, factor))
 
 
 _NAMES = ("Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea", "Max", "Nia", "Omar", "Pia")
@@ -159,14 +160,14 @@ def word_problem(rng: random.Random, difficulty: str) -> Task:
     small = difficulty == "easy"
     if kind == "add":
         a, b = (rng.randint(1, 9), rng.randint(1, 9)) if small else (rng.randint(10, 99), rng.randint(1, 99 if difficulty == "hard" else 9))
-        return Task(f"{name} has {a} {obj} and gets {b} more. How many {obj} now?", (("compute", f"{a}+{b}={a + b}"),), str(a + b))
+        return Task(f"{name} has {a} {obj} and gets {b} more. How many {obj} now?", (("compute", f"{a}+{b}={a + b}"),), str(a + b), ("+", a, b))
     if kind == "sub":
         a = rng.randint(2, 9) if small else rng.randint(10, 99)
         b = rng.randint(1, a - 1) if (small or difficulty == "hard") else rng.randint(1, min(9, a - 1))
-        return Task(f"{name} has {a} {obj} and gives away {b}. How many {obj} are left?", (("compute", f"{a}-{b}={a - b}"),), str(a - b))
+        return Task(f"{name} has {a} {obj} and gives away {b}. How many {obj} are left?", (("compute", f"{a}-{b}={a - b}"),), str(a - b), ("-", a, b))
     a = rng.randint(2, 5) if small else rng.randint(2, 9)
     b = rng.randint(2, 5) if small else rng.randint(2, 9) if difficulty == "medium" else rng.randint(11, 25)
-    return Task(f"{name} buys {a} bags of {b} {obj}. How many {obj} in total?", (("compute", f"{a}*{b}={a * b}"),), str(a * b))
+    return Task(f"{name} buys {a} bags of {b} {obj}. How many {obj} in total?", (("compute", f"{a}*{b}={a * b}"),), str(a * b), ("*", a, b))
 
 
 FAMILIES: dict[str, Callable[[random.Random, str], Task]] = {

@@ -61,21 +61,16 @@ def compare(base: dict[str, Any], trained: dict[str, Any]) -> Comparison:
 
 
 def plot_by_category(comparison: Comparison, path: Path) -> None:
-    """Grouped bars of base vs trained score per category (small PNG for the UI)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Grouped bars of base vs trained score per category, each bar labelled with its score (PNG for the UI)."""
+    from tunix_rt_pipelines.lib.plots import ACCENT, MUTED, chart
 
     cats = list(comparison.by_category)
     xs = range(len(cats))
-    fig, ax = plt.subplots(figsize=(6.4, 2.8), dpi=80)
-    ax.bar([x - 0.2 for x in xs], [comparison.by_category[c]["base"] for c in cats], width=0.4, label="base", color="#A7A7A7")
-    ax.bar([x + 0.2 for x in xs], [comparison.by_category[c]["trained"] for c in cats], width=0.4, label="trained", color="#4F43DD")
-    ax.set_xticks(list(xs), [c.replace("_", "\n") for c in cats], fontsize=7)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("answer_correctness")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    title = f"answer_correctness by category: base {comparison.base_score:.2f} -> trained {comparison.trained_score:.2f}"
+    with chart(path, title, "category", "answer_correctness (0-1)") as ax:
+        for offset, side, color in ((-0.2, "base", MUTED), (0.2, "trained", ACCENT)):
+            bars = ax.bar([x + offset for x in xs], [comparison.by_category[c][side] for c in cats], width=0.4, label=side, color=color)
+            ax.bar_label(bars, labels=[f"{b.get_height():.2f}" if b.get_height() else "" for b in bars], fontsize=10, padding=2)
+        ax.set_xticks(list(xs), [c.replace("_", " ") for c in cats], rotation=20, ha="right", rotation_mode="anchor")
+        ax.set_ylim(0, 1.12)
+        ax.legend(loc="upper left", ncols=2)

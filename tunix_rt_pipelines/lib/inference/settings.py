@@ -19,8 +19,8 @@ MAX_SEED = 2**32 - 1  # torch.manual_seed accepts more, but the training side ca
 class GenerationSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_new_tokens: int = Field(default=96, ge=1, le=32_768, description="Tokens generated per item at most (golden-v1 answers need "
-                                "~70 characters); 1..32768.")
+    max_new_tokens: int = Field(default=160, ge=1, le=32_768, description="Tokens generated per item at most (a worked "
+                                "golden-v1 answer in the steps of reasoning-traces-v2 is up to ~140 characters); 1..32768.")
     batch_size: int = Field(default=100, ge=1, le=65536, description="Items per generate() call; left padding, greedy. 1..65536.")
     device: str = Field(default="auto", description=DEVICE_HELP + "; checked against this machine when the config is built.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,21 @@ class MetricsSnapshot:
 
 
 @dataclass(frozen=True)
+class SetEvaluation:
+    """The same checkpoint's evaluation on a further declared eval set: what it claims and its evaluation.json.
+
+    Recorded on the version beside the primary set's metrics; it never decides promotion.
+    """
+
+    evaluation_path: str
+    metrics: MetricsSnapshot | None  # None: the evaluation.json could not be read
+    dataset_key: str
+    dataset_sha256: str
+    evaluator: str
+    spec_sha256: str
+
+
+@dataclass(frozen=True)
 class PromotionCandidate:
     """A checkpoint with its evaluation and provenance, as `promote()` takes it."""
 
@@ -56,38 +72,51 @@ class PromotionCandidate:
     promoted_by: str = "unknown"
     run_failed: bool = False  # the run or trial that produced it failed
     forced: bool = False  # override the overridable guards (recorded on the version)
+    further: tuple[SetEvaluation, ...] = ()  # the further declared eval sets (after the primary), same checkpoint
+
+
+def _claims(path: str | Path) -> tuple[dict[str, Any], MetricsSnapshot | None]:
+    """An evaluation.json's payload and metrics; ({}, None) when it cannot be read."""
+    try:
+        payload = json.loads(Path(path).read_text())
+        return payload, MetricsSnapshot.from_evaluation(payload)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}, None
+
+
+def set_evaluation(evaluation: Evaluation | str | Path) -> SetEvaluation:
+    """A further eval set's evaluation, its claims read from its evaluation.json."""
+    path = str(evaluation.path if isinstance(evaluation, Evaluation) else evaluation)
+    payload, metrics = _claims(path)
+    return SetEvaluation(evaluation_path=path, metrics=metrics, dataset_key=str(payload.get("dataset_key", "")),
+                         dataset_sha256=str(payload.get("dataset_sha256", "")), evaluator=str(payload.get("evaluator", "")),
+                         spec_sha256=str(payload.get("spec_sha256", "")))
 
 
 def candidate_from_evaluation(model_name: str, checkpoint_path: str | Path, checkpoint_sha256: str, evaluation: Evaluation | str | Path | None,
                               *, source_asset: str, run_id: str = "", data_version: str = "", training_config: dict[str, Any] | None = None,
-                              promoted_by: str = "unknown", run_failed: bool = False, forced: bool = False) -> PromotionCandidate:
+                              promoted_by: str = "unknown", run_failed: bool = False, forced: bool = False,
+                              further: Sequence[Evaluation | str | Path] = ()) -> PromotionCandidate:
     """A candidate whose metrics, dataset and evaluator come from its evaluation.json.
 
     Args:
         evaluation: An `Evaluation`, the path of an evaluation.json, or None (no evaluation;
             only `force=True` can promote such a candidate).
         training_config: Defaults to `training_config.json` inside the checkpoint, if any.
+        further: The same checkpoint's evaluations on the further declared eval sets (recorded, not deciding).
 
     An unreadable evaluation.json is not an error here: the candidate then carries no metrics
     and `promote()` refuses it (or records the override) with the reason.
     """
-    payload: dict[str, Any] = {}
     path = evaluation.path if isinstance(evaluation, Evaluation) else evaluation
-    if path:
-        try:
-            payload = json.loads(Path(path).read_text())
-            metrics = MetricsSnapshot.from_evaluation(payload)
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            payload, metrics = {}, None
-    else:
-        metrics = None
+    payload, metrics = _claims(path) if path else ({}, None)
     return PromotionCandidate(
         model_name=model_name, checkpoint_path=str(checkpoint_path), checkpoint_sha256=checkpoint_sha256, source_asset=source_asset,
         run_id=run_id, data_version=data_version or checkpoint_sha256, evaluation_path=str(path) if path else None, metrics=metrics,
         dataset_key=str(payload.get("dataset_key", "")), dataset_sha256=str(payload.get("dataset_sha256", "")),
         evaluator=str(payload.get("evaluator", "")), spec_sha256=str(payload.get("spec_sha256", "")),
         training_config=training_config if training_config is not None else read_training_config(Path(checkpoint_path)),
-        promoted_by=promoted_by, run_failed=run_failed, forced=forced,
+        promoted_by=promoted_by, run_failed=run_failed, forced=forced, further=tuple(set_evaluation(e) for e in further),
     )
 
 

@@ -14,7 +14,7 @@ Steps, each before anything is written unless said otherwise:
    copied, verified, renamed into place; a failure leaves no file behind.
 5. One write transaction, holding the name's lock (SQLite `BEGIN IMMEDIATE`, PostgreSQL
    `SELECT ... FOR UPDATE` on the name's row): re-check idempotency, take the next version
-   number, insert the row, run the regression gate against the champion, move `champion` if
+   number, insert the row and every eval set's score, run the regression gate against the champion, move `champion` if
    the gate says so. Version numbers come from a per-name counter in the same transaction, so
    they are consecutive and never reused.
 """
@@ -32,9 +32,10 @@ from tunix_rt_pipelines.lib.registry.artifacts import folder_size, publish_check
 from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, candidate_from_evaluation, check_model_name
 from tunix_rt_pipelines.lib.registry.gate import CHAMPION, GateVerdict, regression_gate
 from tunix_rt_pipelines.lib.registry.registry import Registry, move_alias
-from tunix_rt_pipelines.lib.registry.rules import GuardFailure, all_failures, refusal_message
+from tunix_rt_pipelines.lib.registry.rules import GuardFailure, all_failures, further_sets, refusal_message
+from tunix_rt_pipelines.lib.registry.scores import score_row
 from tunix_rt_pipelines.lib.registry.store import write_transaction
-from tunix_rt_pipelines.lib.registry.tables import model_names, model_versions
+from tunix_rt_pipelines.lib.registry.tables import model_names, model_versions, version_eval_scores
 from tunix_rt_pipelines.lib.registry.versions import AliasMove, ModelVersion, aliases
 
 # One import point for callers (the sweep): the candidate, how to build it, and the result.
@@ -67,7 +68,8 @@ def promote(registry: Registry, candidate: PromotionCandidate, *, force: bool = 
     except ValueError as exc:
         raise PromotionRefused(str(exc)) from None
     force = force or candidate.forced
-    failures, evaluation = all_failures(candidate, registry.pins())
+    pins = registry.pins()
+    failures, evaluation = all_failures(candidate, pins)
     if any(not f.overridable for f in failures):
         raise PromotionRefused(refusal_message(candidate, [f for f in failures if not f.overridable], force))
     existing = registry.find(name, candidate.checkpoint_sha256)
@@ -92,6 +94,12 @@ def promote(registry: Registry, candidate: PromotionCandidate, *, force: bool = 
         "spec_sha256": candidate.spec_sha256, "training_config": candidate.training_config, "promoted_by": candidate.promoted_by,
         "forced": bool(failures), "overridden": [f.to_dict() for f in failures],
     }
+    # Every eval set's score: the primary's (when usable), then each further set whose evaluation passed its guard.
+    scores = [score_row(evaluation, metrics, primary=True, evaluation_uri=values["evaluation_uri"], evaluation_sha256=evaluation_sha256)
+              ] if evaluation is not None and metrics is not None else []
+    for further, payload in further_sets(candidate, pins)[1]:  # its guard proved it scored this very checkpoint
+        copy, sha = publish_evaluation(Path(further.evaluation_path), registry.root)
+        scores.append(score_row(payload, further.metrics, primary=False, evaluation_uri=copy.as_uri(), evaluation_sha256=sha))
 
     def register(conn: sa.Connection) -> PromotionResult:
         now = datetime.now(UTC)
@@ -102,17 +110,19 @@ def promote(registry: Registry, candidate: PromotionCandidate, *, force: bool = 
         row = conn.execute(sa.select(model_versions).where(model_versions.c.name == name,
                                                            model_versions.c.sha256 == candidate.checkpoint_sha256)).first()
         if row is not None:
-            version = ModelVersion.from_row(row)
+            version = ModelVersion.load(conn, row)
             return PromotionResult(version, False, [], gate_existing(registry, version, conn), [])
         number = last + 1
         champion = aliases(conn, name).get(CHAMPION)
         champion_eval = registry.evaluation_of(registry.find(name, version=champion, conn=conn)) if champion else None
         verdict = regression_gate(evaluation, champion_eval, champion_version=champion, forced=bool(failures))
         conn.execute(model_versions.insert().values(**values, version=number, created_at=now, gate=verdict.to_dict()))
+        if scores:
+            conn.execute(version_eval_scores.insert(), [{**score, "name": name, "version": number} for score in scores])
         conn.execute(model_names.update().where(model_names.c.name == name).values(last_version=number))
         moves = [move_alias(conn, name, CHAMPION, number, candidate.promoted_by, verdict.reason, now)] if verdict.better else []
         row = conn.execute(sa.select(model_versions).where(model_versions.c.name == name, model_versions.c.version == number)).one()
-        return PromotionResult(ModelVersion.from_row(row, [CHAMPION] if verdict.better else []), True, moves, verdict, failures)
+        return PromotionResult(ModelVersion.load(conn, row, [CHAMPION] if verdict.better else []), True, moves, verdict, failures)
 
     return write_transaction(registry.engine, register)
 

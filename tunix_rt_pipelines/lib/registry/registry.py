@@ -134,7 +134,7 @@ class Registry:
         where.append(model_versions.c.sha256 == sha256 if sha256 is not None else model_versions.c.version == version)
         with self.reading(conn) as c:
             row = c.execute(sa.select(model_versions).where(*where)).first()
-            return None if row is None else ModelVersion.from_row(row, [a for a, v in q.aliases(c, name).items() if v == row.version])
+            return None if row is None else ModelVersion.load(c, row, [a for a, v in q.aliases(c, name).items() if v == row.version])
 
     def names(self) -> list[str]:
         with connect(self.engine) as conn:

@@ -10,6 +10,9 @@ Each guard returns the `GuardFailure`s it finds (empty = passed):
 - `artifacts`: the checkpoint folder exists, is loadable-safe, hashes to the declared sha256 and
   to the model the evaluation saw.
 - `run`: the run (or sweep trial) that produced the candidate did not fail.
+- `eval_sets`: each further declared eval set's evaluation is readable, says what the candidate
+  claims for it, scored this checkpoint under the pinned evaluator and spec, on the hash that set's
+  manifest pins, and is on a set of its own (not the primary's, not twice). A set that fails is not recorded when force overrides it.
 
 `force=True` overrides a failure only when it is `overridable` (a failed run, or an absent, failed
 or foreign evaluation), and the version records which ones. Missing or changed artifacts are
@@ -24,14 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunix_rt_pipelines.environment import project_datasets_dir
 from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
 from tunix_rt_pipelines.lib.datasets.reader import MANIFEST_FILE
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, check_model_folder, folder_sha256
-from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate
+from tunix_rt_pipelines.lib.registry.candidate import PromotionCandidate, SetEvaluation
 
-GUARD_LOCK, GUARD_GOLDEN, GUARD_EVALUATION, GUARD_ARTIFACTS, GUARD_RUN = (
-    "evaluation_lock", "pinned_golden", "evaluation", "artifacts", "run")
+GUARD_LOCK, GUARD_GOLDEN, GUARD_EVALUATION, GUARD_ARTIFACTS, GUARD_RUN, GUARD_EVAL_SETS = (
+    "evaluation_lock", "pinned_golden", "evaluation", "artifacts", "run", "eval_sets")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class Pins:
     dataset_key: str
     dataset_sha256: str  # from datasets/golden-v1/manifest.json ("" when unreadable)
     dataset_source: str  # that manifest's path, for messages
+    # Where a further eval set's manifest pins its hash (`<dir>/<key>/manifest.json`, first found): the registry's
+    # datasets folder, then the project's own (`./datasets` or $TUNIX_RT_DATASETS_DIR, where imports go).
+    dataset_dirs: tuple[str, ...] = ()
 
 
 def current_pins(datasets_dir: Path) -> Pins:
@@ -68,7 +75,19 @@ def current_pins(datasets_dir: Path) -> Pins:
         dataset_sha256 = ""
     return Pins(evaluator=f"{pinned.metric}@v{pinned.version}" if pinned else "", spec_sha256=pinned.sha256 if pinned else "",
                 lock_passed=status.passed, lock_message=status.message, dataset_key=GOLDEN_KEY,
-                dataset_sha256=dataset_sha256, dataset_source=str(manifest))
+                dataset_sha256=dataset_sha256, dataset_source=str(manifest),
+                dataset_dirs=tuple(dict.fromkeys([str(datasets_dir), str(project_datasets_dir())])))
+
+
+def manifest_sha256(dataset_dirs: tuple[str, ...], key: str) -> tuple[str, str]:
+    """The content hash the first `<dir>/<key>/manifest.json` pins ("" when none is readable), and where it looked."""
+    paths = [Path(d) / key / MANIFEST_FILE for d in dataset_dirs]
+    for path in paths:
+        try:
+            return str(json.loads(path.read_text())["sha256"]), str(path)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return "", " or ".join(map(str, paths)) or f"{key}/{MANIFEST_FILE}"
 
 
 def lock_failures(candidate: PromotionCandidate, pins: Pins) -> list[GuardFailure]:
@@ -98,8 +117,8 @@ def _same(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def _disagreements(candidate: PromotionCandidate, payload: dict[str, Any]) -> list[str]:
-    """Where evaluation.json says something other than the candidate."""
+def _disagreements(candidate: PromotionCandidate | SetEvaluation, payload: dict[str, Any]) -> list[str]:
+    """Where evaluation.json says something other than the candidate (or a further set's claims)."""
     claims = {"evaluator": candidate.evaluator, "spec_sha256": candidate.spec_sha256, "dataset_key": candidate.dataset_key,
               "dataset_sha256": candidate.dataset_sha256}
     out = [f"{k} {payload.get(k)!r} != {v!r}" for k, v in claims.items() if payload.get(k) != v]
@@ -118,23 +137,50 @@ def _disagreements(candidate: PromotionCandidate, payload: dict[str, Any]) -> li
     return out
 
 
-def load_evaluation(candidate: PromotionCandidate) -> tuple[dict[str, Any] | None, list[GuardFailure]]:
-    """The candidate's evaluation.json when it is present and agrees with the candidate."""
+def load_evaluation(candidate: PromotionCandidate | SetEvaluation, guard: str = GUARD_EVALUATION) -> tuple[dict[str, Any] | None, list[GuardFailure]]:
+    """The candidate's (or a further set's) evaluation.json when it is present and agrees with its claims."""
     if not candidate.evaluation_path:
-        return None, [GuardFailure(GUARD_EVALUATION, "no evaluation: the candidate has no evaluation.json", True)]
+        return None, [GuardFailure(guard, "no evaluation: the candidate has no evaluation.json", True)]
     path = Path(candidate.evaluation_path)
     try:
         payload = json.loads(path.read_text())
     except OSError as exc:
-        return None, [GuardFailure(GUARD_EVALUATION, f"evaluation {path} cannot be read ({exc.strerror}); the evaluation is absent", True)]
+        return None, [GuardFailure(guard, f"evaluation {path} cannot be read ({exc.strerror}); the evaluation is absent", True)]
     except ValueError as exc:
-        return None, [GuardFailure(GUARD_EVALUATION, f"evaluation {path} is not valid JSON ({exc}); the evaluation failed", True)]
+        return None, [GuardFailure(guard, f"evaluation {path} is not valid JSON ({exc}); the evaluation failed", True)]
     if not isinstance(payload, dict):
-        return None, [GuardFailure(GUARD_EVALUATION, f"evaluation {path} is not a JSON object; the evaluation failed", True)]
+        return None, [GuardFailure(guard, f"evaluation {path} is not a JSON object; the evaluation failed", True)]
     problems = _disagreements(candidate, payload)
     if problems:
-        return None, [GuardFailure(GUARD_EVALUATION, f"evaluation {path} does not match the candidate: {'; '.join(problems)}", True)]
+        return None, [GuardFailure(guard, f"evaluation {path} does not match the candidate: {'; '.join(problems)}", True)]
     return payload, []
+
+
+def further_sets(candidate: PromotionCandidate, pins: Pins) -> tuple[list[GuardFailure], list[tuple[SetEvaluation, dict[str, Any]]]]:
+    """The `eval_sets` guard: failures, and the further sets' evaluations fit to record (with their payloads)."""
+    failures, usable, seen = [], [], {candidate.dataset_key}
+    for further in candidate.further:
+        payload, problems = load_evaluation(further, GUARD_EVAL_SETS)
+        key = further.dataset_key or further.evaluation_path
+        if payload is not None:
+            if further.dataset_key in seen:
+                problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: evaluated twice, or it is the primary set; each further set once", True))
+            if payload.get("model_sha256") != candidate.checkpoint_sha256:
+                problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: the evaluation scored model {str(payload.get('model_sha256'))[:12]}, "
+                                                              f"not this checkpoint ({candidate.checkpoint_sha256[:12]})", True))
+            pinned, where = manifest_sha256(pins.dataset_dirs, further.dataset_key) if further.dataset_key else ("", "no dataset key")
+            if further.dataset_sha256 != pinned:
+                problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: evaluated on {further.dataset_sha256[:12] or 'no hash'}, but "
+                                                              f"{where} pins {pinned[:12] or 'nothing (missing)'}; evaluate on the dataset as imported", True))
+            if (further.evaluator, further.spec_sha256) != (pins.evaluator, pins.spec_sha256):
+                problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: judged by {further.evaluator or 'no evaluator'} spec "
+                                                              f"{further.spec_sha256[:12] or 'none'}, not the pinned {pins.evaluator or '(no lock file)'} "
+                                                              f"{pins.spec_sha256[:12] or 'none'}; re-evaluate it under the lock", True))
+        seen.add(further.dataset_key)
+        failures += problems
+        if payload is not None and not problems:
+            usable.append((further, payload))
+    return failures, usable
 
 
 def artifact_failures(candidate: PromotionCandidate, evaluation: dict[str, Any] | None) -> list[GuardFailure]:
@@ -168,7 +214,8 @@ def all_failures(candidate: PromotionCandidate, pins: Pins) -> tuple[list[GuardF
     """
     evaluation, failures = load_evaluation(candidate)
     artifacts = artifact_failures(candidate, evaluation)
-    failures = artifacts + failures + lock_failures(candidate, pins) + golden_failures(candidate, pins) + run_failures(candidate)
+    failures = (artifacts + failures + lock_failures(candidate, pins) + golden_failures(candidate, pins) + run_failures(candidate)
+                + further_sets(candidate, pins)[0])
     if artifacts:
         evaluation = None
     return failures, evaluation

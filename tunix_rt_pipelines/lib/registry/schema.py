@@ -64,7 +64,7 @@ def _script() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    """The newest revision this code ships (the schema it reads and writes), e.g. "0003"."""
+    """The newest revision this code ships (the schema it reads and writes), e.g. "0004"."""
     head = _script().get_current_head()
     assert head is not None, f"no revisions in {MIGRATIONS_DIR}"
     return head
@@ -126,11 +126,12 @@ def _migrate(engine: sa.Engine, run: Callable[[Config], None]) -> tuple[str | No
     return write_transaction(engine, work)
 
 
-def upgrade(engine: sa.Engine) -> tuple[str | None, str | None]:
+def upgrade(engine: sa.Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the database to `head_revision()`: create it, adopt a pre-Alembic one, or apply new revisions.
 
     Args:
         engine: The registry's engine (`store.make_engine`).
+        revision: Stop at this revision instead of head (tests build a database as an older release left it).
 
     Returns:
         `(revision before or None when empty, revision after)`; equal when there was nothing to do.
@@ -141,11 +142,11 @@ def upgrade(engine: sa.Engine) -> tuple[str | None, str | None]:
     """
     with connect(engine) as conn:  # the usual case, already at head, needs no write lock
         now, stamped = _state(conn)
-    if now == head_revision() and stamped:
+    if now == (head_revision() if revision == "head" else revision) and stamped:
         return now, now
     from alembic import command
 
-    return _migrate(engine, lambda config: command.upgrade(config, "head"))
+    return _migrate(engine, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(engine: sa.Engine, revision: str) -> tuple[str | None, str | None]:

@@ -92,6 +92,28 @@ alias_moves = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
 )
 
+# Revision 0004: every declared eval set's score on a version, one row per (version, set). The primary
+# set's row repeats the metrics on `model_versions` (which rank the leaderboard); further sets only live here.
+version_eval_scores = sa.Table(
+    "version_eval_scores", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("dataset_key", sa.String(200), primary_key=True),
+    sa.Column("is_primary", sa.Boolean, nullable=False),  # the set that decided promotion (the first declared)
+    sa.Column("dataset_sha256", sa.String(64), nullable=False),
+    sa.Column("evaluator", sa.String(100), nullable=False),
+    sa.Column("spec_sha256", sa.String(64), nullable=False),
+    sa.Column("score", sa.Double, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("correct", sa.Integer, nullable=False),
+    sa.Column("ci95_low", sa.Double, nullable=False),
+    sa.Column("ci95_high", sa.Double, nullable=False),
+    sa.Column("by_category", sa.JSON, nullable=True),
+    sa.Column("evaluation_uri", sa.Text, nullable=True),  # the stored copy of that set's evaluation.json
+    sa.Column("evaluation_sha256", sa.String(64), nullable=True),
+    sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], name="fk_eval_score_version"),
+)
+
 # Revision 0002 (legacy v2): the leaderboard pages through every version in the spec's "best" order.
 leaderboard_index = sa.Index("ix_model_versions_leaderboard", model_versions.c.score, model_versions.c.ci95_low,
                              model_versions.c.n, model_versions.c.created_at)

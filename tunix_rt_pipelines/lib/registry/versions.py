@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from tunix_rt_pipelines.lib.evaluation.best import BEST_ORDER
+from tunix_rt_pipelines.lib.registry.scores import EvalSetScore, further_columns, scores_by_version
 from tunix_rt_pipelines.lib.registry.tables import alias_moves, model_aliases, model_names, model_versions
 
 T = TypeVar("T")
@@ -58,17 +59,24 @@ class ModelVersion:
     overridden: list[dict[str, Any]]
     gate: dict[str, Any]
     aliases: tuple[str, ...] = ()
+    eval_sets: tuple[EvalSetScore, ...] = ()  # every declared eval set's score, the primary first
 
     @classmethod
-    def from_row(cls, row: sa.Row, aliases: Sequence[str] = ()) -> ModelVersion:
+    def from_row(cls, row: sa.Row, aliases: Sequence[str] = (), eval_sets: Sequence[EvalSetScore] = ()) -> ModelVersion:
         data = {k: v for k, v in row._mapping.items() if k != "id"}
         data["created_at"] = utc(data["created_at"])
-        return cls(**data, aliases=tuple(sorted(aliases)))
+        return cls(**data, aliases=tuple(sorted(aliases)), eval_sets=tuple(eval_sets))
+
+    @classmethod
+    def load(cls, conn: sa.Connection, row: sa.Row, aliases: Sequence[str] = ()) -> ModelVersion:
+        """`from_row` with the version's eval set scores read on `conn`."""
+        return cls.from_row(row, aliases, scores_by_version(conn, [(row.name, row.version)]).get((row.name, row.version), ()))
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["created_at"] = self.created_at.isoformat()
         out["aliases"] = list(self.aliases)
+        out["eval_sets"] = list(out["eval_sets"])
         return out
 
 
@@ -121,7 +129,9 @@ def page_of_versions(conn: sa.Connection, *, name: str | None, limit: int, offse
     order = best_order() if leaderboard else [model_versions.c.created_at.desc(), model_versions.c.name, model_versions.c.version.desc()]
     rows = conn.execute(sa.select(model_versions).where(*where).order_by(*order).limit(limit).offset(offset)).all()
     aliases = _aliases_by_version(conn, {r.name for r in rows})
-    return Page([ModelVersion.from_row(r, aliases.get((r.name, r.version), ())) for r in rows], total, limit, offset)
+    scores = scores_by_version(conn, [(r.name, r.version) for r in rows])
+    return Page([ModelVersion.from_row(r, aliases.get((r.name, r.version), ()), scores.get((r.name, r.version), ())) for r in rows],
+                total, limit, offset)
 
 
 def names(conn: sa.Connection) -> list[str]:
@@ -165,7 +175,7 @@ def resolve(conn: sa.Connection, name: str, ref: str | int) -> ModelVersion:
         count = conn.execute(sa.select(sa.func.count()).select_from(model_versions).where(model_versions.c.name == name)).scalar_one()
         alias_list = ", ".join(f"{a} -> v{v}" for a, v in sorted(named.items())) or "none"
         raise NotFound(f"{name} has no version or alias {str(ref)!r}: versions 1..{count}, aliases: {alias_list}, or {LATEST}")
-    return ModelVersion.from_row(row, [a for a, v in named.items() if v == row.version])
+    return ModelVersion.load(conn, row, [a for a, v in named.items() if v == row.version])
 
 
 def alias_history(conn: sa.Connection, name: str) -> list[dict[str, Any]]:
@@ -173,9 +183,29 @@ def alias_history(conn: sa.Connection, name: str) -> list[dict[str, Any]]:
     return [{k: (utc(v).isoformat() if isinstance(v, datetime) else v) for k, v in r._mapping.items() if k != "id"} for r in rows]
 
 
+SCORE_ON = "score:"  # a further eval set's leaderboard column: score:<dataset key>
+
+
 def leaderboard_rows(page: Page[ModelVersion]) -> list[dict[str, Any]]:
-    """The leaderboard as plain rows (rank counts from the page's offset), for the UI table and the CLI."""
-    return [{"rank": page.offset + i + 1, "name": v.name, "version": v.version, "score": v.score, "ci95_low": v.ci95_low,
-             "ci95_high": v.ci95_high, "n": v.n, "dataset": v.dataset_key, "dataset_sha256": v.dataset_sha256[:12],
-             "evaluator": v.evaluator, "aliases": ",".join(v.aliases), "forced": v.forced, "created_at": v.created_at.isoformat()}
-            for i, v in enumerate(page.items)]
+    """The leaderboard as plain rows (rank counts from the page's offset), for the UI table and the CLI.
+
+    `score` is the primary set's (it ranks); every further eval set on the page has a column
+    `score:<key>` in every row (None where that version was not scored on it), and `eval_sets` lists
+    each set's score with its dataset hash and interval.
+    """
+    further = further_columns(v.eval_sets for v in page.items)
+    rows = []
+    for i, v in enumerate(page.items):
+        on = {s.dataset_key: s.score for s in v.eval_sets if not s.is_primary}
+        rows.append({"rank": page.offset + i + 1, "name": v.name, "version": v.version, "score": v.score, "ci95_low": v.ci95_low,
+                     "ci95_high": v.ci95_high, "n": v.n, "dataset": v.dataset_key, "dataset_sha256": v.dataset_sha256[:12],
+                     "evaluator": v.evaluator, "aliases": ",".join(v.aliases), "forced": v.forced, "created_at": v.created_at.isoformat(),
+                     **{f"{SCORE_ON}{key}": on.get(key) for key in further},
+                     "eval_sets": [{"dataset": s.dataset_key, "primary": s.is_primary, "dataset_sha256": s.dataset_sha256[:12], "score": s.score,
+                                    "ci95_low": s.ci95_low, "ci95_high": s.ci95_high, "n": s.n} for s in v.eval_sets]})
+    return rows
+
+
+def score_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The further eval sets' columns in leaderboard rows (`score:<key>`), in order."""
+    return [k for k in (rows[0] if rows else {}) if k.startswith(SCORE_ON)]

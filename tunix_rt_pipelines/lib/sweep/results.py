@@ -102,35 +102,26 @@ def results_payload(records: Sequence[TrialRecord], best: TrialRecord | None, **
 
 def plot_trials(records: Sequence[TrialRecord], path: Path) -> None:
     """answer_correctness by trial with its 95% CI; failed trials marked along the top, never plotted as 0."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tunix_rt_pipelines.lib.plots import ACCENT, MUTED, WARN, chart
 
     best = best_trial(records)
-    fig, ax = plt.subplots(figsize=(5.6, 2.8), dpi=80)
     ok = [r for r in records if r.status == SUCCEEDED]
-    if ok:
-        ys = [r.score for r in ok]
-        low = [r.score - r.ci95[0] for r in ok]
-        high = [r.ci95[1] - r.score for r in ok]
-        ax.errorbar([r.index for r in ok], ys, yerr=[low, high], fmt="o", color="#4F43DD", ecolor="#A7A7A7", capsize=3, label="trial (95% CI)")
-    if best is not None:
-        ax.plot([best.index], [best.score], marker="*", markersize=14, color="#E8A33D", linestyle="none", label="best")
-    bad = [r for r in records if r.status != SUCCEEDED]
-    for r in bad:
-        ax.annotate(r.status, (r.index, 1.0), xycoords=("data", "axes fraction"), ha="center", va="top", color="#C0392B", fontsize=7)
-    ax.set_xticks([r.index for r in records])
-    ax.set_xlim(-0.5, max((r.index for r in records), default=0) + 0.5)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("trial")
-    ax.set_ylabel(SPEC["metric"])
-    ax.grid(alpha=0.3)
-    if ok:
-        ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    with chart(path, f"{SPEC['metric']} by trial ({len(ok)} of {len(records)} succeeded)", "trial", f"{SPEC['metric']} (95% CI)") as ax:
+        if ok:
+            ys = [r.score for r in ok]
+            low = [r.score - r.ci95[0] for r in ok]
+            high = [r.ci95[1] - r.score for r in ok]
+            ax.errorbar([r.index for r in ok], ys, yerr=[low, high], fmt="o", color=ACCENT, ecolor=MUTED, capsize=4, label="trial (95% CI)")
+        if best is not None:
+            ax.plot([best.index], [best.score], marker="*", markersize=16, color="#E8A33D", linestyle="none", label=f"best: {best.trial_id}")
+        for r in records:
+            if r.status != SUCCEEDED:
+                ax.annotate(r.status, (r.index, 1.0), xycoords=("data", "axes fraction"), ha="center", va="top", color=WARN, fontsize=11)
+        ax.set_xticks([r.index for r in records])
+        ax.set_xlim(-0.5, max((r.index for r in records), default=0) + 0.5)
+        ax.set_ylim(0, 1)
+        if ok:
+            ax.legend(loc="lower right")
 
 
 def failure_message(records: Sequence[TrialRecord], max_failures: int) -> str | None:

@@ -28,9 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 # TrainSettings fields that are not hyperparameters: the hardware comes from the sweep's
-# per-trial resources, and the rest is bookkeeping or a smoke-run knob of the base config.
+# per-trial resources, and the rest is bookkeeping, a smoke-run knob of the base config, or how batches
+# are laid out (`packing` gives the same loss as padding, only faster).
 NOT_HYPERPARAMETERS = frozenset({"device", "dtype", "num_threads", "save_steps", "logging_steps", "max_train_samples",
-                                 "prompt_format", "mixed_precision", "gradient_checkpointing", "lora"})
+                                 "prompt_format", "mixed_precision", "gradient_checkpointing", "lora", "packing"})
 
 
 class _Dimension(BaseModel):

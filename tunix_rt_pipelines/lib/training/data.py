@@ -64,3 +64,48 @@ class TraceDataset:
 
     def __getitem__(self, i: int) -> dict[str, list[int]]:
         return {"input_ids": self.examples[i].input_ids, "labels": self.examples[i].labels}
+
+
+class PackingCollator:
+    """Packs a batch's examples into few rows instead of padding each one to the longest.
+
+    Rows hold whole examples, first fit in the batch's order, up to `row_length` tokens. Position
+    ids restart at 0 for every example and no attention mask is passed: transformers then builds
+    a block-diagonal causal mask from the position ids (`masking_utils.find_packed_sequence_indices`),
+    so no example attends to another, and the loss covers the same tokens as unpacked. The
+    tail of a row is padding (labels -100). `use_cache=False` keeps the forward pass from making
+    a cache, which would switch the packed-mask detection off.
+
+    Written here rather than `DataCollatorWithFlattening` because that packs the whole batch into one
+    row: with 32 examples that is one 2,600-token attention instead of a few 192-token ones.
+    benchmarks/packing.py measures both against padding.
+    """
+
+    def __init__(self, pad_token_id: int, row_length: int):
+        self.pad_token_id, self.row_length = pad_token_id, row_length
+
+    def __call__(self, features: list[dict[str, list[int]]]) -> dict:
+        import torch
+
+        rows: list[list[dict[str, list[int]]]] = []
+        space: list[int] = []
+        for f in features:
+            n = len(f["input_ids"])
+            slot = next((r for r, free in enumerate(space) if free >= n), None)
+            if slot is None:
+                rows.append([]), space.append(max(self.row_length, n))
+                slot = len(rows) - 1
+            rows[slot].append(f)
+            space[slot] -= n
+        width = max(sum(len(f["input_ids"]) for f in row) for row in rows)
+        ids, labels, positions = [], [], []
+        for row in rows:
+            row_ids = [t for f in row for t in f["input_ids"]]
+            row_labels = [t for f in row for t in f["labels"]]
+            row_pos = [p for f in row for p in range(len(f["input_ids"]))]
+            pad = width - len(row_ids)
+            ids.append(row_ids + [self.pad_token_id] * pad)
+            labels.append(row_labels + [IGNORE_INDEX] * pad)
+            positions.append(row_pos + list(range(pad)))
+        return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "position_ids": torch.tensor(positions),
+                "use_cache": False}

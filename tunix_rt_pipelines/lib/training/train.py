@@ -9,9 +9,9 @@ Layout of one training folder (`work_dir`, keyed by base model, data and setting
 
 `Trainer` is used rather than a plain loop because it gives exact resumption (optimizer,
 scheduler, RNG and data position) for free; benchmarks/training_throughput.py shows its
-overhead against a bare torch loop on the same batches. Batches are padded by transformers'
-`DataCollatorForSeq2Seq` (labels padded with -100), and real tokens are counted by the Trainer
-itself (`include_num_input_tokens_seen="non_padding"`).
+overhead against a bare torch loop on the same batches. Batches are packed (`data.PackingCollator`,
+the built-in models) or padded by transformers' `DataCollatorForSeq2Seq` (labels padded with
+-100), and real tokens are counted by the Trainer itself (`include_num_input_tokens_seen="non_padding"`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from tunix_rt_pipelines.lib.hashing import folder_key
 from tunix_rt_pipelines.lib.training.adapters import base_facts, parameter_counts, save_trained, wrap_with_lora
-from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, TraceDataset, encode_traces
-from tunix_rt_pipelines.lib.training.settings import TrainSettings
+from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, PackingCollator, TraceDataset, encode_traces
+from tunix_rt_pipelines.lib.training.settings import TrainSettings, packing_active
 
 
 @dataclass(frozen=True)
@@ -193,8 +193,11 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
 
     checkpoints = work_dir / "checkpoints"
     resume = _latest_checkpoint(checkpoints)
-    collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX)  # right-pads (padding_side set above)
+    packed = packing_active(settings.packing, builtin_base)
+    collator = (PackingCollator(tokenizer.pad_token_id, settings.max_seq_length) if packed
+                else DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX))  # right-pads (padding_side set above)
     trainer = Trainer(model=model, args=_training_arguments(settings, checkpoints, device), data_collator=collator,
+                      processing_class=tokenizer,  # lets the Trainer count real tokens (not pads) when rows are packed
                       train_dataset=TraceDataset(encoded.examples),
                       callbacks=list(callbacks) + ([_progress_callback(progress)] if progress else []))
     trainer.remove_callback(PrinterCallback)  # the loss history is returned and plotted instead of printed
