@@ -1,7 +1,8 @@
 """`tunix-rt run`, `tunix-rt report` and `tunix-rt ui`: the main job on the project-local instance.
 
 All three use the same Dagster home (`.tunix_rt/dagster_home`, SQLite, or $DAGSTER_HOME), so a
-run started from the command line is in the UI afterwards and `report` reads it back.
+run started from the command line is in the UI afterwards, under its job, and `report` reads it
+back. `run` launches through the instance from a code server (cli/launch.py), as the UI does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import copy
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,7 @@ def _load_run_config(path: str | None, smoke: bool) -> dict[str, Any]:
 
 
 def build_main_job():
-    """Module-level factory so `dagster.reconstructable` can point at the job."""
+    """The job definition, for checking settings in this process before any run exists."""
     from tunix_rt_pipelines.definitions import defs
 
     return defs.resolve_job_def(MAIN_JOB)
@@ -113,21 +115,62 @@ def run(args: argparse.Namespace) -> int:
     home = prepare_dagster_home()
     import dagster as dg
 
-    print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
-    with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(dg.reconstructable(JOB_FACTORIES[args.job]), instance=instance, run_config=run_config)
-        if not result.success:
-            from tunix_rt_pipelines.defs.terminal_logger import one_line_cause
+    from tunix_rt_pipelines.cli import launch
 
-            # The failing step(s) and the one-line cause, last, where the user is looking.
-            for event in (e for e in result.all_events if e.is_step_failure):
-                print(f"error: step {event.step_key} failed: {one_line_cause(event.step_failure_data)}", file=sys.stderr)
-            print(f"run {result.run_id} FAILED; the full log: tunix-rt ui, then Runs", file=sys.stderr)
+    print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
+    with launch.sigterm_as_interrupt(), dg.DagsterInstance.get() as instance:
+        run_id = None
+        try:
+            with launch.code_server() as port:
+                try:
+                    run_id, queued = launch.start(instance, port, args.job, run_config)
+                    if queued:
+                        print(f"run {run_id} queued; the daemon starts it when the queue allows", flush=True)
+                    finished = launch.wait(instance, run_id)
+                except KeyboardInterrupt:
+                    if run_id is None:
+                        raise
+                    # Cancelled through the instance (as the UI's Terminate) while the code server still runs it.
+                    finished = launch.cancel_after_interrupt(instance, run_id)
+                    print(f"interrupted: run {run_id} {finished.status.value}", file=sys.stderr)
+                    return 130
+        except KeyboardInterrupt:
+            print("interrupted before a run was started", file=sys.stderr)
+            return 130
+        except launch.LaunchError as exc:
+            print(f"error: {exc}; no run was started" if run_id is None else f"error: {exc}", file=sys.stderr)
             return 1
-        print(f"run {result.run_id} succeeded")
-        if args.job == MAIN_JOB:
+        return _summarize(instance, args.job, finished)
+
+
+def _summarize(instance, job: str, run) -> int:
+    import dagster as dg
+
+    if run.status == dg.DagsterRunStatus.SUCCESS:
+        print(f"run {run.run_id} succeeded")
+        if job == MAIN_JOB:
             print(format_report(latest_report(instance)))
-    return 0
+        return 0
+    # The failing step(s) and the one-line cause, last, where the user is looking.
+    for line in run_failure_lines(instance, run.run_id):
+        print(line, file=sys.stderr)
+    status = {"FAILURE": "FAILED"}.get(run.status.value, run.status.value)  # e.g. CANCELED when terminated from the UI
+    print(f"run {run.run_id} {status}; the full log: tunix-rt ui, then Runs", file=sys.stderr)
+    return 1
+
+
+def run_failure_lines(instance, run_id: str) -> list[str]:
+    """`error: step <key> failed: <cause>` per failed step, else the run's own failure message."""
+    import dagster as dg
+
+    from tunix_rt_pipelines.defs.terminal_logger import one_line_cause
+
+    steps = [f"error: step {e.dagster_event.step_key} failed: {one_line_cause(e.dagster_event.step_failure_data)}"
+             for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE) if e.dagster_event]
+    if steps:
+        return steps
+    runs = [e for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE) if e.dagster_event]
+    return [f"error: {(runs[-1].dagster_event.message or 'the run failed').strip().splitlines()[0]}"] if runs else []
 
 
 def latest_report(instance, artifacts_root: Path | None = None) -> dict[str, Any]:
@@ -226,8 +269,18 @@ def latest_failure(instance) -> list[str]:
 
 def ui(args: argparse.Namespace) -> int:
     home = prepare_dagster_home()
+    from tunix_rt_pipelines.cli import launch
+
+    # The code location under the same name `tunix-rt run` gives its runs, so they list under their job.
+    # A module, not the checkout's workspace.yaml: the same command works from an installed wheel.
+    workspace = home / "workspace.yaml"
+    workspace.write_text(f"# Written by tunix-rt ui on every start.\nload_from:\n  - python_module: {{module_name: {launch.MODULE}, "
+                         f"location_name: {launch.LOCATION_NAME}, working_directory: {json.dumps(str(Path.cwd()))}}}\n")
     print(f"Dagster UI on http://{args.host}:{args.port} (instance: {home}); Ctrl-C to stop", flush=True)
+    # An ignored SIGINT survives exec; dagster dev then maps SIGTERM to it too and ignores both
+    # (a shell starts background jobs that way). Default handling lets the first Ctrl-C/SIGTERM stop it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     dagster = Path(sys.executable).with_name("dagster")
-    # The module, not a workspace file: the same command works from a checkout and from an installed wheel.
-    os.execv(str(dagster), [str(dagster), "dev", "-m", "tunix_rt_pipelines.definitions", "-h", args.host, "-p", str(args.port)])
+    os.execv(str(dagster), [str(dagster), "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)])
     return 0

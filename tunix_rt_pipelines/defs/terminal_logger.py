@@ -14,6 +14,7 @@ import sys
 import dagster as dg
 
 LOGGER_NAME = "tunix_rt_terminal"
+_INTERRUPTED = "DagsterExecutionInterruptedError"
 
 
 def one_line_cause(failure_data) -> str:
@@ -42,7 +43,9 @@ class _TerminalFormatter(logging.Formatter):
         step = meta.get("step_key") or ""
         text = str(meta.get("orig_message") or record.getMessage())
         if event is not None and event.is_step_failure:
-            text = f"FAILED: {one_line_cause(event.step_failure_data)}"
+            cause = one_line_cause(event.step_failure_data)
+            # Cancelled (Ctrl-C, the UI's Terminate): not a failure of the step's code.
+            text = "stopped: the run was cancelled" if cause.startswith(_INTERRUPTED) else f"FAILED: {cause}"
         elif text.startswith("Dependencies for step ") and text.endswith("Not executing."):
             text = "skipped: a step it needs failed or was skipped"
         else:

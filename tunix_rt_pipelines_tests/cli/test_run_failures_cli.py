@@ -54,6 +54,14 @@ def test_a_failed_step_is_named_with_its_cause_in_run_and_report(tmp_path: Path,
     assert last[0] == f"error: step base_checkpoint failed: {empty}: no config.json; save the model with model.save_pretrained(folder)"
     assert last[1].startswith("run ") and "FAILED" in last[1]
     assert "Traceback" not in out.err + out.out and 'File "' not in out.err
+    # Launched from the code location, as the UI launches: the run lists under its job there and is terminable.
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        # The UI's per-location filter: the job name and the repository@location label stored with the run.
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="base_vs_trained_job",
+                                                         tags={".dagster/repository": "__repository__@tunix_rt_pipelines"}))
+        assert run.remote_job_origin.location_name == "tunix_rt_pipelines" and ".dagster/grpc_info" in run.tags
 
     assert main(["report"]) == 1
     err = capsys.readouterr().err.strip()
