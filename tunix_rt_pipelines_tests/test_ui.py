@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +23,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tunix_rt_pipelines.cli.launch import LOCATION_NAME
 
 CHROMIUM = Path("/usr/bin/chromium")
 GROUPS = ("datasets", "evaluation", "inference", "models", "registry", "sweep", "training")
@@ -50,6 +53,7 @@ def smoke_home(tmp_path_factory) -> Path:
                           capture_output=True, text=True, timeout=900)
     print(f"tunix-rt run --smoke: rc {done.returncode} in {time.perf_counter() - start:.1f}s")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (work / "home" / "smoke.out").write_text(done.stdout)
     return work / "home"
 
 
@@ -58,7 +62,9 @@ def webserver(smoke_home: Path):
     """`dagster-webserver` on the smoke run's instance; stopped with SIGINT (then its whole process group)."""
     port = _free_port()
     log = (smoke_home / "webserver.log").open("w")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-m", "tunix_rt_pipelines.definitions",
+    workspace = smoke_home / "workspace.yaml"  # the location name `tunix-rt run` launches under, as `tunix-rt ui` writes it
+    workspace.write_text(f"load_from:\n  - python_module: {{module_name: tunix_rt_pipelines.definitions, location_name: {LOCATION_NAME}}}\n")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-w", str(workspace),
                              "-h", "127.0.0.1", "-p", str(port)], cwd=smoke_home.parent, env=_env(smoke_home),
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -148,7 +154,7 @@ def test_asset_page_shows_metadata_plots_and_a_legible_chart(page, shots, capsys
 
 
 def test_sweep_smoke_launchpad_opens_with_its_preset(page, shots, capsys):
-    _open(page, "/locations/tunix_rt_pipelines.definitions/jobs/sweep_smoke_job/playground")
+    _open(page, f"/locations/{LOCATION_NAME}/jobs/sweep_smoke_job/playground")
     page.get_by_text("Launch Run").first.wait_for()
     page.get_by_text("No errors", exact=True).first.wait_for()
     editor = page.locator(".CodeMirror").first.inner_text()
@@ -163,3 +169,11 @@ def test_checks_tab_lists_the_blocking_checks(page, shots, capsys):
         page.get_by_text(name, exact=True).first.wait_for(state="attached")
     page.get_by_text("This is a blocking asset check.", exact=True).first.wait_for()  # the selected check's detail
     _shot(page, shots, "checks", capsys)
+
+
+def test_the_command_line_run_is_listed_under_its_job(page, smoke_home, shots, capsys):
+    """Runs of `tunix-rt run` carry the code location's origin, so the job's Runs tab lists them."""
+    [run_id] = re.findall(r"^run ([0-9a-f-]{36}) succeeded", (smoke_home / "smoke.out").read_text(), flags=re.M)
+    _open(page, f"/locations/{LOCATION_NAME}/jobs/base_vs_trained_job/runs")
+    page.get_by_text(run_id[:8], exact=True).first.wait_for()
+    _shot(page, shots, "job_runs", capsys)
