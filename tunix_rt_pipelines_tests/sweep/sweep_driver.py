@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tunix_rt_pipelines.defs.sweep.assets import build_plan, sweep_identity
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
-from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY, TRACES_KEY
+from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.declared import declared_datasets
 from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
 from tunix_rt_pipelines.lib.models.loading import describe_folder
 from tunix_rt_pipelines.lib.pointer import Pointer
@@ -27,7 +28,8 @@ def main(argv: list[str]) -> int:
     args = json.loads(argv[1])
     config = SweepConfig(**args["config"])
     spec = spec_sha256()
-    golden, traces = dataset_ref(GOLDEN_KEY), dataset_ref(TRACES_KEY)
+    traces_key = declared_datasets().training_set  # what the job's sweep trains on, so the job resumes this sweep
+    golden, traces = dataset_ref(GOLDEN_KEY), dataset_ref(traces_key)
     checkpoint = describe_folder(args["model_dir"], Path(args["model_dir"]))
     base = Pointer(path=checkpoint.path.as_posix(), sha256=checkpoint.sha256)
     identity = sweep_identity(config, spec, golden, traces, base)
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> int:
     print(f"SWEEP_DIR {sweep_dir}", flush=True)
     with RayResource(num_cpus=args.get("num_cpus", 1)).session():
         try:
-            run_sweep(build_plan(config, sweep_dir, {"base_dir": checkpoint.path, "traces": traces, "traces_dir": REAL_DATASETS / TRACES_KEY,
+            run_sweep(build_plan(config, sweep_dir, {"base_dir": checkpoint.path, "traces": traces, "traces_dir": REAL_DATASETS / traces_key,
                                                      "golden": golden, "golden_dir": REAL_DATASETS / GOLDEN_KEY, "spec_sha256": spec}))
         except SweepInterrupted as exc:
             print(f"INTERRUPTED {exc}", flush=True)

@@ -81,3 +81,27 @@ def test_no_usable_traces_fails_before_writing(tmp_path, tiny_model_dir):
     with pytest.raises(ValueError, match="no training examples"):
         train(tiny_model_dir, TRACES, TrainingConfig(max_steps=2, max_seq_length=32, **{k: v for k, v in SMALL.items()}), tmp_path / "run", builtin_base=True)
     assert not (tmp_path / "run").exists()
+
+
+def test_training_uses_one_thread_per_core_whatever_ran_before_and_restores_the_count(tmp_path, tiny_model_dir):
+    """The thread count changes float summation order, so a process that earlier set 1 thread (a sweep
+    trial, a test) must not train different weights from the same settings."""
+    import torch
+    from transformers import TrainerCallback
+
+    from tunix_rt_pipelines.lib.training.train import default_threads
+
+    seen = []
+
+    class Threads(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        settings = TrainingConfig(max_steps=2, **{**SMALL, "num_threads": 0})
+        train(tiny_model_dir, TRACES, settings, tmp_path / "run", callbacks=[Threads()], builtin_base=True)
+        assert seen == [default_threads()] * 2 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -90,7 +90,7 @@ class TrainSettings(BaseModel):
                                                                    "auto = bf16 on a CUDA card that supports it, else none (CPU).")
     gradient_checkpointing: Switch = Field(default="auto", description="Recompute activations in the backward pass to save memory: "
                                                                        "auto = on with CUDA, off on CPU (where it only costs time).")
-    num_threads: int = Field(default=0, ge=0, le=1024, description="torch CPU threads (0 = torch's default: one per core); 0..1024.")
+    num_threads: int = Field(default=0, ge=0, le=1024, description="torch CPU threads (0 = one per core this process may use, set for the training and restored after); 0..1024.")
 
     @field_validator("device")
     @classmethod

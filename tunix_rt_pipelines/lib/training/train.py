@@ -17,6 +17,7 @@ the built-in models) or padded by transformers' `DataCollatorForSeq2Seq` (labels
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -150,13 +151,32 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
         Where the trained model is and how training went.
     """
     import torch
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(settings.num_threads or default_threads())
+    try:
+        return _train(base_dir, traces, settings, work_dir, callbacks, progress, builtin_base)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def default_threads() -> int:
+    """One thread per core this process may run on (torch's own default when nothing changed it).
+
+    Set explicitly rather than left as found: the thread count changes float summation order, so
+    a process that earlier ran something with `num_threads: 1` (a sweep trial, a test) would
+    otherwise train different weights from the same settings.
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: Path, callbacks: Sequence,
+           progress: Callable[[str], None] | None, builtin_base: bool) -> TrainingResult:
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer
 
     from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
     from tunix_rt_pipelines.lib.models.prompt import end_token_ids, resolve_format
 
-    if settings.num_threads:
-        torch.set_num_threads(settings.num_threads)
     device = resolve_device(settings.device)
     base_dtype, use_cache = base_facts(base_dir)
     model, tokenizer = load_model(base_dir, device=device, dtype=settings.dtype)
