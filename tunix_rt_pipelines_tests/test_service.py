@@ -32,7 +32,7 @@ from dagster_graphql import DagsterGraphQLClient
 
 from tunix_rt_pipelines.cli import launch
 from tunix_rt_pipelines.cli.pipeline import MAIN_JOB, SMOKE_CONFIG
-from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT
+from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT, answers, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 BIN = Path(sys.executable).parent
@@ -40,12 +40,6 @@ RUNS_UNDER_JOB = """query($job: String!, $label: String!) {
   runsOrError(filter: {pipelineName: $job, tags: [{key: ".dagster/repository", value: $label}]}) {
     __typename ... on Runs { results { runId status } } ... on PythonError { message } } }"""
 STEPS = """query($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { stepStats { stepKey status } } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(predicate, timeout_s: float, what: str):
@@ -60,14 +54,6 @@ def _wait(predicate, timeout_s: float, what: str):
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _graphql(port: int, query: str, variables: dict) -> dict:
@@ -97,7 +83,7 @@ def service_env(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_the_deployed_service_runs_lists_and_terminates_the_main_job(service_env: dict[str, str], tmp_path: Path):
-    code_port, web_port = _free_port(), _free_port()
+    code_port, web_port = free_port(), free_port()
     workspace = yaml.safe_load((REPO_ROOT / "deploy" / "workspace.yaml").read_text())
     workspace["load_from"][0]["grpc_server"]["port"] = code_port
     (tmp_path / "workspace.yaml").write_text(yaml.safe_dump(workspace))
@@ -116,7 +102,7 @@ def test_the_deployed_service_runs_lists_and_terminates_the_main_job(service_env
                 procs[name] = subprocess.Popen(cmd, cwd=tmp_path, env=service_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             if name == "code server":  # the others load the location from it
                 _wait(lambda: _listening(code_port), 300, "the code server")
-        _wait(lambda: _answers(f"http://127.0.0.1:{web_port}/server_info"), 300, "the webserver")
+        _wait(lambda: answers(f"http://127.0.0.1:{web_port}/server_info"), 300, "the webserver")
         client = DagsterGraphQLClient("127.0.0.1", port_number=web_port)
 
         with dg.DagsterInstance.get() as instance:

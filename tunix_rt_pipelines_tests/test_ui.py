@@ -15,7 +15,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.cli.launch import LOCATION_NAME
+from tunix_rt_pipelines_tests.testing_utils import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 GROUPS = ("datasets", "evaluation", "inference", "models", "registry", "sweep", "training")
@@ -32,12 +32,6 @@ BLOCKING = ("promotion_candidate_lock_passed", "promotion_candidate_on_pinned_go
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
                                                    reason="needs Debian's chromium (apt-get install chromium; .ci/run does)")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -60,7 +54,7 @@ def smoke_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def webserver(smoke_home: Path):
     """`dagster-webserver` on the smoke run's instance; stopped with SIGINT (then its whole process group)."""
-    port = _free_port()
+    port = free_port()
     log = (smoke_home / "webserver.log").open("w")
     workspace = smoke_home / "workspace.yaml"  # the location name `tunix-rt run` launches under, as `tunix-rt ui` writes it
     workspace.write_text(f"load_from:\n  - python_module: {{module_name: tunix_rt_pipelines.definitions, location_name: {LOCATION_NAME}}}\n")

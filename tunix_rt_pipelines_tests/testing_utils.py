@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import socket
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,3 +16,19 @@ REAL_DATASETS = BUILTIN_DATASETS_DIR  # golden-v1 and the trace sets as shipped 
 
 require_gpu = pytest.mark.gpu
 require_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs ray[tune]")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers the tests start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """Whether `url` answers HTTP 200 within 5 s."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False

@@ -12,17 +12,17 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import dagster as dg
 import psutil
 import pytest
+
+from tunix_rt_pipelines_tests.testing_utils import answers, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -90,29 +90,15 @@ def test_ctrl_c_in_run_cancels_the_run_in_one_line(tmp_path: Path, sig: signal.S
             proc.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def test_ui_stops_with_its_children_on_one_sigterm(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     children: list[psutil.Process] = []
     log = (tmp_path / "ui.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "tunix_rt_pipelines.cli.main", "ui", "--port", str(port)], cwd=tmp_path, env=_env(tmp_path),
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as `tunix-rt ui &` in a script
     try:
-        _wait(lambda: _answers(f"http://127.0.0.1:{port}/server_info"), 600, "the webserver", proc)
+        _wait(lambda: answers(f"http://127.0.0.1:{port}/server_info"), 600, "the webserver", proc)
         children = _wait(lambda: len(c := psutil.Process(proc.pid).children(recursive=True)) >= 3 and c, 120,
                          "the webserver, daemon and code server")
         started = time.monotonic()

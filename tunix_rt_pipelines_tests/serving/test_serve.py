@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,16 +29,10 @@ from tunix_rt_pipelines.lib.registry.promote import promote
 from tunix_rt_pipelines.lib.registry.registry import open_registry
 from tunix_rt_pipelines.lib.serving.openai_server import prepare_folder
 from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate
-from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS, free_port
 
 KEY = "test-key-not-a-secret"
 SERVED = f"{NAME}-v1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
     promote(registry, candidate)
     checkpoint = registry.artifact_path(registry.get(NAME, "champion"))
     registry.close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TUNIX_RT_REGISTRY_URL": url, "TUNIX_RT_REGISTRY_STORE": str(tmp / "store"), "TUNIX_RT_HOME": str(tmp / "home"),
            "HF_HUB_OFFLINE": "1", "TUNIX_RT_SERVE_API_KEY": KEY}
     log = (tmp / "serve.log").open("w")

@@ -27,7 +27,7 @@ from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.sweep.conftest import SMOKE_INFERENCE, SMOKE_TRAINING
-from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS, require_ray
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS, free_port, require_ray
 
 pytestmark = [pytest.mark.slow, require_ray]
 
@@ -188,22 +188,16 @@ def _wait_for(probe, timeout: float, proc=None):
     raise AssertionError(f"timed out after {timeout}s")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def ray_head(num_cpus: int):
     """`ray start --head --block` on 127.0.0.1 with its own ports and temp dir (so no other Ray on the
     machine finds it or clashes with it), stopped by process group: never `ray stop`, which kills every Ray."""
     temp_dir = tempfile.mkdtemp(prefix="rt-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    port = _free_port()
+    port = free_port()
     ray_bin = Path(sys.executable).parent / "ray"
     command = [str(ray_bin), "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={num_cpus}",
-               "--num-gpus=0", "--include-dashboard=false", f"--dashboard-port={_free_port()}",
-               f"--ray-client-server-port={_free_port()}", f"--dashboard-agent-listen-port={_free_port()}",
+               "--num-gpus=0", "--include-dashboard=false", f"--dashboard-port={free_port()}",
+               f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
                f"--temp-dir={temp_dir}", "--disable-usage-stats"]
     env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0", "RAY_AUTH_MODE": "token"}
     log = open(Path(temp_dir) / "head.log", "w")  # noqa: SIM115 - closed below
