@@ -58,6 +58,9 @@ def test_a_few_steps_change_parameters_and_lower_the_loss(tmp_path, tiny_model_d
     assert not any(name.endswith((".bin", ".pt", ".pth")) for name in files)  # no pickles in the checkpoint
     assert json.loads((result.model_dir / "loss_history.json").read_text()) == result.loss_history
     assert not (tmp_path / "run" / "checkpoints").exists()  # resumable state is removed after success
+    # the machine facts that decide the weights' last bits, outside the hashed checkpoint
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    assert stats["host"] == result.host and result.host["cpu_capability"] and result.host["torch_threads"] >= 1
     assert (tmp_path / "run" / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -45,6 +45,7 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
             "trainable_parameters": dg.MetadataValue.int(result.trainable_parameters),
             "total_parameters": dg.MetadataValue.int(result.total_parameters),
             "prompt_format": dg.MetadataValue.json(result.prompt_format),
+            "host": dg.MetadataValue.json(result.host),
             "training_config": dg.MetadataValue.json(config.model_dump()),
             "loss_curve": png_markdown(work_dir / "loss_curve.png", "training loss"),
         },

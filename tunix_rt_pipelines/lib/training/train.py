@@ -28,6 +28,7 @@ from tunix_rt_pipelines.lib.hashing import folder_key
 from tunix_rt_pipelines.lib.plots import loss_curve
 from tunix_rt_pipelines.lib.training.adapters import base_facts, parameter_counts, save_trained, wrap_with_lora
 from tunix_rt_pipelines.lib.training.data import IGNORE_INDEX, PackingCollator, TraceDataset, encode_traces
+from tunix_rt_pipelines.lib.training.host import host_facts
 from tunix_rt_pipelines.lib.training.settings import TrainSettings, packing_active
 
 
@@ -46,6 +47,7 @@ class TrainingResult:
     trainable_parameters: int = 0
     total_parameters: int = 0
     prompt_format: dict = field(default_factory=dict)  # PromptFormat.describe()
+    host: dict = field(default_factory=dict)  # host.host_facts(): what decides the weights' last bits
 
 
 def training_key(base_sha256: str, traces_sha256: str, settings: TrainSettings) -> str:
@@ -172,6 +174,7 @@ def default_threads() -> int:
 
 def _train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: Path, callbacks: Sequence,
            progress: Callable[[str], None] | None, builtin_base: bool) -> TrainingResult:
+    import torch
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer
 
     from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
@@ -225,9 +228,10 @@ def _train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: 
     result = TrainingResult(model_dir=model_dir, steps=trainer.state.global_step, final_loss=history[-1]["loss"] if history else float("nan"),
                             loss_history=history, tokens_per_second=(trainer.state.num_input_tokens_seen - tokens_before) / wall if wall else 0.0,
                             wall_seconds=wall, resumed_from_step=resumed, examples=len(encoded.examples), too_long=encoded.too_long,
-                            lora=lora, trainable_parameters=trainable, total_parameters=total, prompt_format=fmt.describe())
+                            lora=lora, trainable_parameters=trainable, total_parameters=total, prompt_format=fmt.describe(),
+                            host=host_facts(torch.get_num_threads()))
     (work_dir / "stats.json").write_text(json.dumps({"wall_seconds": wall, "tokens_per_second": result.tokens_per_second,
-                                                     "resumed_from_step": resumed, "device": device}, indent=2) + "\n")
+                                                     "resumed_from_step": resumed, "device": device, "host": result.host}, indent=2) + "\n")
     loss_curve(history, work_dir / "loss_curve.png")
     shutil.rmtree(checkpoints, ignore_errors=True)  # resumable state is only for crashes
     return result
