@@ -32,7 +32,7 @@ from dagster_graphql import DagsterGraphQLClient
 
 from tunix_rt_pipelines.cli import launch
 from tunix_rt_pipelines.cli.pipeline import MAIN_JOB, SMOKE_CONFIG
-from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT, answers, free_port
+from tunix_rt_pipelines_tests.testing_utils import REPO_ROOT, answers, default_signals, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 BIN = Path(sys.executable).parent
@@ -99,7 +99,8 @@ def test_the_deployed_service_runs_lists_and_terminates_the_main_job(service_env
     try:
         for name, cmd in commands.items():
             with logs[name].open("w") as log:
-                procs[name] = subprocess.Popen(cmd, cwd=tmp_path, env=service_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                procs[name] = subprocess.Popen(cmd, cwd=tmp_path, env=service_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                               preexec_fn=default_signals)  # as a process manager starts it
             if name == "code server":  # the others load the location from it
                 _wait(lambda: _listening(code_port), 300, "the code server")
         _wait(lambda: answers(f"http://127.0.0.1:{web_port}/server_info"), 300, "the webserver")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 import urllib.request
 from pathlib import Path
@@ -32,3 +33,13 @@ def answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def default_signals() -> None:
+    """`preexec_fn` that starts a command as a terminal or a process manager does: SIGINT handled by default.
+
+    A non-interactive shell starts background jobs (`bash .ci/run &`, `nohup`) with SIGINT ignored, the
+    ignore survives exec, and dagster's processes then map SIGTERM to it too, so a test of Ctrl-C or of
+    a graceful SIGTERM would depend on how pytest itself was started.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

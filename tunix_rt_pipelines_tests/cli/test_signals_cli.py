@@ -22,7 +22,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from tunix_rt_pipelines_tests.testing_utils import answers, free_port
+from tunix_rt_pipelines_tests.testing_utils import answers, default_signals, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,8 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])  # a terminal; a process manager
 def test_ctrl_c_in_run_cancels_the_run_in_one_line(tmp_path: Path, sig: signal.Signals):
     proc = subprocess.Popen([sys.executable, "-m", "tunix_rt_pipelines.cli.main", "run", "--smoke"], cwd=tmp_path, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default_signals)  # as from a terminal, however pytest was started
     try:
         home = tmp_path / "home" / "dagster_home"
         # Read-only until the run exists: opening a DagsterInstance on a fresh SQLite home while the CLI's
