@@ -113,4 +113,5 @@ class SweepConfig(dg.Config):
 
     def identity(self) -> dict[str, Any]:
         """The settings that decide what the sweep computes (the sweep id hashes these)."""
-        return {k: v for k, v in self.model_dump().items() if k not in OPERATIONAL_FIELDS}
+        # the training block by its own identity: a one-worker sweep keeps the id it had before num_workers existed
+        return {k: (self.training.identity() if k == "training" else v) for k, v in self.model_dump().items() if k not in OPERATIONAL_FIELDS}

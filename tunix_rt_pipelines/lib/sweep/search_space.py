@@ -31,7 +31,8 @@ from pydantic.fields import FieldInfo
 # per-trial resources, and the rest is bookkeeping, a smoke-run knob of the base config, or how batches
 # are laid out (`packing` gives the same loss as padding, only faster).
 NOT_HYPERPARAMETERS = frozenset({"device", "dtype", "num_threads", "save_steps", "logging_steps", "max_train_samples",
-                                 "prompt_format", "mixed_precision", "gradient_checkpointing", "lora", "packing"})
+                                 "prompt_format", "mixed_precision", "gradient_checkpointing", "lora", "packing",
+                                 "num_workers", "cpus_per_worker", "gpus_per_worker"})  # Ray Train resources, not hyperparameters
 
 
 class _Dimension(BaseModel):

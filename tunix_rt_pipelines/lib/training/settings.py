@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tunix_rt_pipelines.lib.models.devices import DEVICE_HELP, check_device
 from tunix_rt_pipelines.lib.models.prompt import PromptStyle
@@ -20,6 +20,7 @@ Switch = Literal["auto", "on", "off"]
 # warmup_stable_decay do, and would fail at the first step).
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial", "inverse_sqrt"]
 MAX_SEED = 2**32 - 1  # numpy (seeded by transformers' set_seed) refuses anything larger
+DISTRIBUTED_FIELDS = ("num_workers", "cpus_per_worker", "gpus_per_worker")  # Ray Train settings, see TrainSettings.identity
 
 
 def packing_active(switch: Switch, builtin_base: bool) -> bool:
@@ -91,6 +92,33 @@ class TrainSettings(BaseModel):
     gradient_checkpointing: Switch = Field(default="auto", description="Recompute activations in the backward pass to save memory: "
                                                                        "auto = on with CUDA, off on CPU (where it only costs time).")
     num_threads: int = Field(default=0, ge=0, le=1024, description="torch CPU threads (0 = one per core this process may use, set for the training and restored after); 0..1024.")
+
+    # --- data-parallel training (Ray Train); left out of the folder key and training_config.json at
+    # their defaults, so a one-worker run keeps the folder and checkpoint hash it had before they existed
+    num_workers: int = Field(default=1, ge=1, le=4096, description="Data-parallel workers: 1 = train in this process (no Ray); N > 1 = "
+                             "a Ray Train TorchTrainer with N DDP workers on the run's RayResource. batch_size is the global "
+                             "batch per forward pass, split evenly across the workers (it must be divisible by N). 1..4096.")
+    cpus_per_worker: int = Field(default=1, ge=1, le=1024, description="CPUs Ray reserves for each worker; also its torch thread count. "
+                                 "Used only when num_workers > 1. 1..1024.")
+    gpus_per_worker: float = Field(default=0.0, ge=0, le=64, allow_inf_nan=False, description="GPUs Ray reserves for each worker "
+                                   "(0 = CPU workers, gloo; > 0 = CUDA workers, nccl). Used only when num_workers > 1. 0..64.")
+
+    @model_validator(mode="after")
+    def _batch_splits_across_workers(self) -> TrainSettings:
+        if self.batch_size % self.num_workers:
+            raise ValueError(f"batch_size={self.batch_size} cannot be split across num_workers={self.num_workers}: "
+                             f"use a batch_size divisible by {self.num_workers} (e.g. {self.num_workers * max(1, self.batch_size // self.num_workers)})")
+        return self
+
+    @property
+    def per_worker_batch_size(self) -> int:
+        """Sequences each worker takes per forward pass (the global batch is unchanged by num_workers)."""
+        return self.batch_size // self.num_workers
+
+    def identity(self) -> dict:
+        """The settings that decide the trained weights, for folder keys and training_config.json: the
+        data-parallel fields only when training is data-parallel (a default run's key is what it always was)."""
+        return self.model_dump(exclude=None if self.num_workers > 1 else set(DISTRIBUTED_FIELDS))
 
     @field_validator("device")
     @classmethod

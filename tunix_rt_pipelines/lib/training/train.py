@@ -52,7 +52,7 @@ class TrainingResult:
 
 def training_key(base_sha256: str, traces_sha256: str, settings: TrainSettings) -> str:
     """The `work_dir` name for one (base model, traces, settings): a rerun after a crash finds its checkpoints."""
-    return folder_key(base_sha256, traces_sha256, settings.model_dump())
+    return folder_key(base_sha256, traces_sha256, settings.identity())
 
 
 def _latest_checkpoint(checkpoints: Path) -> Path | None:
@@ -90,7 +90,7 @@ def _training_arguments(settings: TrainSettings, output_dir: Path, device: str):
         output_dir=str(output_dir),
         max_steps=settings.max_steps if settings.max_steps > 0 else -1,
         num_train_epochs=settings.num_train_epochs,
-        per_device_train_batch_size=settings.batch_size,
+        per_device_train_batch_size=settings.per_worker_batch_size,  # = batch_size with one worker
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
         learning_rate=settings.learning_rate,
         warmup_steps=settings.warmup_steps,
@@ -114,6 +114,7 @@ def _training_arguments(settings: TrainSettings, output_dir: Path, device: str):
         dataloader_pin_memory=device.startswith("cuda"),
         remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",  # tokens/s counts real tokens, not pads
+        ddp_find_unused_parameters=False,  # Ray Train workers: every trained weight gets a gradient (no extra autograd pass)
     )
 
 
@@ -157,7 +158,9 @@ def train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: P
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(settings.num_threads or default_threads())
     try:
-        return _train(base_dir, traces, settings, work_dir, callbacks, progress, builtin_base)
+        prepared = build_trainer(base_dir, traces, settings, work_dir, callbacks, progress, builtin_base)
+        wall, tokens_before = run_trainer(prepared)
+        return finish(prepared, settings, work_dir, wall, tokens_before)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -172,15 +175,33 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: Path, callbacks: Sequence,
-           progress: Callable[[str], None] | None, builtin_base: bool) -> TrainingResult:
-    import torch
+@dataclass
+class PreparedTraining:
+    """One training's `Trainer` and what `finish` needs to save its result (shared by `train` and the Ray Train workers)."""
+
+    trainer: object  # transformers.Trainer
+    tokenizer: object
+    encoded: object  # data.EncodedTraces
+    prompt_format: dict
+    lora: bool
+    trainable: int
+    total: int
+    base_dtype: object
+    use_cache: object
+    device: str
+    resume: Path | None  # the checkpoint training continues from
+
+
+def build_trainer(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: Path, callbacks: Sequence = (),
+                  progress: Callable[[str], None] | None = None, builtin_base: bool = False, device: str | None = None) -> PreparedTraining:
+    """The `Trainer` for one training, writing resumable checkpoints to `work_dir/checkpoints`; `device`
+    overrides `settings.device` (a Ray Train worker trains on the device Ray gave it)."""
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer
 
     from tunix_rt_pipelines.lib.models.loading import load_model, resolve_device
     from tunix_rt_pipelines.lib.models.prompt import end_token_ids, resolve_format
 
-    device = resolve_device(settings.device)
+    device = device or resolve_device(settings.device)
     base_dtype, use_cache = base_facts(base_dir)
     model, tokenizer = load_model(base_dir, device=device, dtype=settings.dtype)
     lora = settings.lora.active(builtin_base)
@@ -198,7 +219,6 @@ def _train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: 
         raise ValueError(f"no training examples: {len(rows)} traces, {encoded.too_long} longer than max_seq_length={settings.max_seq_length}")
 
     checkpoints = work_dir / "checkpoints"
-    resume = _latest_checkpoint(checkpoints)
     packed = packing_active(settings.packing, builtin_base)
     collator = (PackingCollator(tokenizer.pad_token_id, settings.max_seq_length) if packed
                 else DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX))  # right-pads (padding_side set above)
@@ -207,20 +227,33 @@ def _train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: 
                       train_dataset=TraceDataset(encoded.examples),
                       callbacks=list(callbacks) + ([_progress_callback(progress)] if progress else []))
     trainer.remove_callback(PrinterCallback)  # the loss history is returned and plotted instead of printed
-    tokens_before = _tokens_at(resume)  # read now: the Trainer rotates old checkpoints away
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    wall = time.perf_counter() - start
+    return PreparedTraining(trainer=trainer, tokenizer=tokenizer, encoded=encoded, prompt_format=fmt.describe(), lora=lora,
+                            trainable=trainable, total=total, base_dtype=base_dtype, use_cache=use_cache, device=device,
+                            resume=_latest_checkpoint(checkpoints))
 
+
+def run_trainer(prepared: PreparedTraining) -> tuple[float, int]:
+    """Train (from the latest checkpoint if there is one); returns (wall seconds, tokens seen before resuming)."""
+    tokens_before = _tokens_at(prepared.resume)  # read now: the Trainer rotates old checkpoints away
+    start = time.perf_counter()
+    prepared.trainer.train(resume_from_checkpoint=str(prepared.resume) if prepared.resume else None)
+    return time.perf_counter() - start, tokens_before
+
+
+def finish(prepared: PreparedTraining, settings: TrainSettings, work_dir: Path, wall: float, tokens_before: int) -> TrainingResult:
+    """Save the trained model into `work_dir/model` with its stats and loss curve, and drop the resumable checkpoints."""
+    import torch
+
+    trainer, tokenizer, encoded, resume = prepared.trainer, prepared.tokenizer, prepared.encoded, prepared.resume
     history = [{"step": h["step"], "loss": round(h["loss"], 6), "learning_rate": h["learning_rate"]}
                for h in trainer.state.log_history if "loss" in h]
     model_dir = work_dir / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
-    save_trained(trainer.model, model_dir, lora=lora, base_dtype=base_dtype, use_cache=use_cache)
+    save_trained(trainer.model, model_dir, lora=prepared.lora, base_dtype=prepared.base_dtype, use_cache=prepared.use_cache)
     tokenizer.padding_side = "left"
     tokenizer.save_pretrained(model_dir)
-    (model_dir / "training_config.json").write_text(json.dumps({**settings.model_dump(), "examples": len(encoded.examples),
+    (model_dir / "training_config.json").write_text(json.dumps({**settings.identity(), "examples": len(encoded.examples),
                                                                 "too_long": encoded.too_long}, indent=2, sort_keys=True) + "\n")
     (model_dir / "loss_history.json").write_text(json.dumps(history, indent=1) + "\n")
 
@@ -228,10 +261,12 @@ def _train(base_dir: Path, traces: Sequence, settings: TrainSettings, work_dir: 
     result = TrainingResult(model_dir=model_dir, steps=trainer.state.global_step, final_loss=history[-1]["loss"] if history else float("nan"),
                             loss_history=history, tokens_per_second=(trainer.state.num_input_tokens_seen - tokens_before) / wall if wall else 0.0,
                             wall_seconds=wall, resumed_from_step=resumed, examples=len(encoded.examples), too_long=encoded.too_long,
-                            lora=lora, trainable_parameters=trainable, total_parameters=total, prompt_format=fmt.describe(),
-                            host=host_facts(torch.get_num_threads()))
+                            lora=prepared.lora, trainable_parameters=prepared.trainable, total_parameters=prepared.total,
+                            prompt_format=prepared.prompt_format, host=host_facts(torch.get_num_threads()))
     (work_dir / "stats.json").write_text(json.dumps({"wall_seconds": wall, "tokens_per_second": result.tokens_per_second,
-                                                     "resumed_from_step": resumed, "device": device, "host": result.host}, indent=2) + "\n")
+                                                     "resumed_from_step": resumed, "device": prepared.device, "host": result.host,
+                                                     **({"num_workers": settings.num_workers} if settings.num_workers > 1 else {})},
+                                                    indent=2) + "\n")
     loss_curve(history, work_dir / "loss_curve.png")
-    shutil.rmtree(checkpoints, ignore_errors=True)  # resumable state is only for crashes
+    shutil.rmtree(work_dir / "checkpoints", ignore_errors=True)  # resumable state is only for crashes
     return result
