@@ -65,11 +65,21 @@ def prepare_dagster_home() -> Path:
 
 
 def _load_run_config(path: str | None, smoke: bool) -> dict[str, Any]:
+    """The run config: --smoke's settings, with the --config file's on top of them (either may be absent)."""
+    config = copy.deepcopy(SMOKE_CONFIG) if smoke else {}  # the caller adds loggers to it
     if not path:
-        return copy.deepcopy(SMOKE_CONFIG) if smoke else {}  # the caller adds loggers to it
+        return config
     from tunix_rt_pipelines.lib.config_file import read_config_file
 
-    return read_config_file(path)  # YAML or JSON by content; ConfigFileError is one line
+    return _merged(config, read_config_file(path))  # YAML or JSON by content; ConfigFileError is one line
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def build_main_job():
@@ -120,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
     with launch.sigterm_as_interrupt(), dg.DagsterInstance.get() as instance:
         run_id = None
+        if not launch.queue_daemon_running(instance):  # with a daemon, its run monitoring does this
+            from tunix_rt_pipelines.cli.stale_runs import release_stale_runs
+
+            for line in release_stale_runs(instance):
+                print(line, flush=True)
         try:
             with launch.code_server() as port:
                 try:

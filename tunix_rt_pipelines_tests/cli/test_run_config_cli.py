@@ -58,6 +58,8 @@ CASES = [
     ("leaderboard_name", _ops("leaderboard", model_name="Bad Name"), ["leaderboard.config.model_name", "invalid model name 'Bad Name'"]),
     ("promotion_name", _ops("promotion_candidate", model_name="../x"), ["promotion_candidate.config.model_name", "'../x'", "lowercase"]),
     ("promoted_by_long", _ops("promotion_candidate", promoted_by="x" * 201), ["promoted_by", "at most 200 characters"]),
+    ("batch_not_split_by_workers", _ops(TRAIN, num_workers=3), ["batch_size=32 cannot be split across num_workers=3", "divisible by 3"]),
+    ("workers_zero", _ops(TRAIN, num_workers=0), ["num_workers", "0"]),
     ("lora_dropout_one", {"ops": {TRAIN: {"config": {"lora": {"dropout": 1.0}}}}}, ["lora.dropout", "1.0", "0.0 <= value < 1.0"]),
     ("grad_norm_inf", "ops: {trained_checkpoint: {config: {max_grad_norm: .inf}}}", ["max_grad_norm", "finite"]),
     ("epochs_inf", "ops: {trained_checkpoint: {config: {max_steps: 0, num_train_epochs: .inf}}}", ["num_train_epochs", "finite"]),
@@ -116,3 +118,13 @@ def test_a_cuda_device_this_machine_lacks_is_refused(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err.strip()
     assert f"ops.trained_checkpoint.config.device: device '{device}'" in err and "\n" not in err
     assert ("needs a CUDA GPU" if count == 0 else f"has {count} CUDA device(s)") in err
+
+
+def test_smoke_settings_take_the_config_file_on_top(tmp_path: Path) -> None:
+    from tunix_rt_pipelines.cli.pipeline import SMOKE_CONFIG, _load_run_config
+
+    path = _write(tmp_path, _ops(TRAIN, num_workers=2, max_steps=60), "run.yaml")
+    config = _load_run_config(str(path), smoke=True)
+    assert config["ops"][TRAIN]["config"] == {**SMOKE_CONFIG["ops"][TRAIN]["config"], "num_workers": 2, "max_steps": 60}
+    assert config["ops"]["base_predictions"] == SMOKE_CONFIG["ops"]["base_predictions"]  # --smoke's other settings stay
+    assert _load_run_config(str(path), smoke=False) == _ops(TRAIN, num_workers=2, max_steps=60)
