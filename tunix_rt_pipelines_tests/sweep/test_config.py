@@ -81,3 +81,14 @@ def test_run_config_accepts_the_typed_config(sweep_job_def):
     resolved = dg.validate_run_config(sweep_job_def, dg.RunConfig(ops={"tuning_sweep": config}))["ops"]["tuning_sweep"]["config"]
     assert (resolved["num_samples"], resolved["training"]["max_steps"]) == (2, 3)
     assert resolved["search_space"] == {"seed": {"type": "choice", "values": [0, 1]}}
+
+
+def test_multi_worker_trials_are_refused_with_what_to_set():
+    with pytest.raises(ValidationError, match=r"training.num_workers=2: sweep trials train in one process each .* set training.num_workers: 1"):
+        SweepConfig(training={"num_workers": 2})
+
+
+def test_a_one_worker_sweep_keeps_its_id_when_ray_train_settings_exist():
+    plain = SweepConfig()
+    assert "num_workers" not in plain.identity()["training"]
+    assert SweepConfig(training={"cpus_per_worker": 4}).identity() == plain.identity()  # unused with one worker

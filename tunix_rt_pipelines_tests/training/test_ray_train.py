@@ -1,5 +1,6 @@
 """Data-parallel training on Ray Train: the settings (fast), then 2 CPU workers for real (slow): a
-kill -9 of the driver mid-training resumes from the last checkpoint, and the main job trains through Dagster."""
+kill -9 of the driver mid-training resumes from the last checkpoint. The main job through Dagster:
+test_ray_train_job.py."""
 
 import contextlib
 import os

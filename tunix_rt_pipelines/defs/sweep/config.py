@@ -93,6 +93,16 @@ class SweepConfig(dg.Config):
         space = parse_search_space(value, TrainSettings.model_fields)
         return {key: dim.model_dump() for key, dim in space.items()}
 
+    @field_validator("training")
+    @classmethod
+    def _one_worker_per_trial(cls, value: TrainingConfig) -> TrainingConfig:
+        # A trial trains in its own Tune worker with cpus_per_trial threads; multi-worker (Ray Train) trials
+        # need Tune to reserve every worker of a trial at once, which is not built yet.
+        if value.num_workers != 1:
+            raise ValueError(f"training.num_workers={value.num_workers}: sweep trials train in one process each (trials run in "
+                             "parallel across the Ray cluster instead); set training.num_workers: 1 for the sweep")
+        return value
+
     @field_validator("sweep_id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
