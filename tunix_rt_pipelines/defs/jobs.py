@@ -13,11 +13,12 @@ import dagster as dg
 from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
 
 EXTRA_SETS = [asset_name(k) for k in declared_datasets().extra_eval_sets]  # further declared eval sets (tunix_rt.yaml)
+PRIMARY = asset_name(declared_datasets().primary)  # golden_v1 unless another primary set is declared
 
 # Datasets, the metric spec and all their checks: everything a model run stands on.
 data_quality_job = dg.define_asset_job(
     name="data_quality_job",
-    selection=dg.AssetSelection.assets("golden_v1", "training_traces", "evaluation_spec", *EXTRA_SETS),
+    selection=dg.AssetSelection.assets(*dict.fromkeys(["golden_v1", PRIMARY, "training_traces", "evaluation_spec", *EXTRA_SETS])),
     description="Materialize golden-v1, the training traces and the evaluation spec, with their blocking checks.",
 )
 
@@ -65,9 +66,13 @@ sweep_smoke_job = dg.define_asset_job(
 # Never retrains: checkpoints are read as they were last materialized (their pointers).
 evaluation_refresh_job = dg.define_asset_job(
     name="evaluation_refresh_job",
-    selection=dg.AssetSelection.assets("golden_v1", "evaluation_spec", "base_predictions", "trained_predictions",
-                                       "base_evaluation", "trained_evaluation", "base_vs_trained"),
-    description="Re-predict and re-score golden-v1 with the current evaluator, behind the data checks and the evaluation lock.",
+    # Every declared eval set: the primary's chain and each further set's (predictions, evaluations, comparison).
+    selection=dg.AssetSelection.assets(*dict.fromkeys([PRIMARY, "evaluation_spec", "base_predictions", "trained_predictions",
+                                                       "base_evaluation", "trained_evaluation", "base_vs_trained",
+                                                       *(f"{a}{s}" for s in EXTRA_SETS for a in (
+                                                           "", "base_predictions__", "trained_predictions__", "base_evaluation__",
+                                                           "trained_evaluation__", "base_vs_trained__"))])),
+    description="Re-predict and re-score every declared eval set with the current evaluator, behind the data checks and the evaluation lock.",
 )
 
 # The LLM judge beside answer_correctness: its lock, its calibration (a blocking gate), then its verdicts on

@@ -118,10 +118,10 @@ def test_production_needs_a_url_and_an_explicit_migrate(capsys, tmp_path: Path, 
     assert code == 1 and err.startswith("error: $TUNIX_RT_REGISTRY_URL is not set; in production the registry is PostgreSQL")
     monkeypatch.setenv("TUNIX_RT_REGISTRY_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     code, _, err = cli(capsys, "list")
-    assert code == 1 and "is empty, this code needs 0004; run `tunix-rt registry migrate`" in err
+    assert code == 1 and "is empty, this code needs 0005; run `tunix-rt registry migrate`" in err
     code, out, _ = cli(capsys, "migrate")
-    assert code == 0 and out.strip().endswith("schema empty -> 0004")
-    assert cli(capsys, "migrate")[1].strip().endswith("schema already at 0004")
+    assert code == 0 and out.strip().endswith("schema empty -> 0005")
+    assert cli(capsys, "migrate")[1].strip().endswith("schema already at 0005")
     assert cli(capsys, "list")[:2] == (0, "no versions registered\n")
 
 

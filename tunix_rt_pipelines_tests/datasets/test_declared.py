@@ -25,12 +25,20 @@ def test_further_eval_sets_follow_the_primary(tmp_path: Path):
     assert [asset_name(k) for k in declared.eval_sets] == ["golden_v1", "my_evals_v1", "other_v2"]
 
 
+def test_another_primary_set_may_be_declared_and_golden_may_follow_it(tmp_path: Path):
+    declared = parse_declaration("datasets:\n  eval_sets: [my-evals-v1, golden-v1, other-v2]\n", tmp_path)
+    assert declared.primary == "my-evals-v1" and declared.extra_eval_sets == ["golden-v1", "other-v2"]
+    assert declared.non_golden_sets == ["my-evals-v1", "other-v2"]  # golden_v1's asset exists anyway (the judge's calibration)
+    alone = parse_declaration("datasets:\n  eval_sets: [my-evals-v1]\n", tmp_path)
+    assert (alone.primary, alone.extra_eval_sets, alone.non_golden_sets) == ("my-evals-v1", [], ["my-evals-v1"])
+    assert DeclaredDatasets().primary == "golden-v1" and DeclaredDatasets().non_golden_sets == []
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("datasets:\n  eval_sets: [golden-v1\n", r"p\.yaml:3:1: YAML syntax error"),
     ("- golden-v1\n", r"p\.yaml: the top level is a list, not a mapping"),
     ("datasets:\n  eval_sets: [golden-v1]\n  eval_sets: [golden-v1, x-v1]\n", r"p\.yaml:3:3: key 'eval_sets' is given twice"),
     ("dataset:\n  eval_sets: [golden-v1]\n", r"p\.yaml: unknown top-level key\(s\) dataset; this file holds `datasets:`$"),
-    ("datasets:\n  eval_sets: [my-evals-v1]\n", r"p\.yaml: datasets: the primary \(first\) eval set must be golden-v1 .* list my-evals-v1 after it$"),
     ("datasets:\n  eval_sets: [golden-v1, golden-v1]\n", r"an eval set is listed twice"),
     ("datasets:\n  eval_sets: [golden-v1, reasoning-traces-v2]\n", r"declared both as an eval set and as the training set"),
     ("datasets:\n  eval_sets: [golden-v1, My_Set]\n", r"p\.yaml: datasets\.eval_sets\.1: String should match pattern"),

@@ -21,8 +21,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tunix_rt_pipelines.lib.registry import schema
-from tunix_rt_pipelines.lib.registry.candidate import set_evaluation
-from tunix_rt_pipelines.lib.registry.promote import promote
+from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation, set_evaluation
+from tunix_rt_pipelines.lib.registry.promote import PromotionRefused, promote
 from tunix_rt_pipelines.lib.registry.registry import Registry, open_registry
 from tunix_rt_pipelines.lib.registry.schema import SchemaError, head_revision
 from tunix_rt_pipelines.lib.registry.store import make_engine, write_transaction
@@ -31,10 +31,11 @@ from tunix_rt_pipelines.lib.registry.tables import (
     metadata,
     model_names,
     model_versions,
+    primary_set_index,
     schema_versions,
     version_eval_scores,
 )
-from tunix_rt_pipelines_tests.registry.factories import DATASETS, make_candidate, make_eval_set, make_evaluation
+from tunix_rt_pipelines_tests.registry.factories import DATASETS, NAME, make_candidate, make_checkpoint, make_eval_set, make_evaluation
 
 HEAD = head_revision()
 LONG_AGO = datetime(2024, 1, 2, tzinfo=UTC)  # when the pre-Alembic rows were written, to tell them from new ones
@@ -82,11 +83,12 @@ def _version_row() -> dict[str, object]:
 def _pre_alembic_database(conn: sa.Connection, legacy: int) -> None:
     """What the pre-Alembic code left: `metadata.create_all`, legacy rows 1..`legacy` (v1: no leaderboard index), real rows.
 
-    `tables.py` is the legacy v2 shape plus 0004's new table, which is dropped again; once a revision changes an
-    existing table, freeze v2's tables here instead.
+    `tables.py` is the legacy v2 shape plus 0004's new table and 0005's index, which are dropped again; once a revision
+    changes an existing table's columns, freeze v2's tables here instead.
     """
     metadata.create_all(conn)
     version_eval_scores.drop(conn)
+    primary_set_index.drop(conn)
     if legacy == 1:
         leaderboard_index.drop(conn)
     conn.execute(schema_versions.insert(), [{"version": v, "description": f"pre-Alembic v{v}", "applied_at": LONG_AGO}
@@ -97,7 +99,7 @@ def _pre_alembic_database(conn: sa.Connection, legacy: int) -> None:
 
 def test_fresh_database_is_created_at_head_and_migrating_again_does_nothing(registry_url: str, tmp_path: Path):
     registry = open_registry(registry_url, tmp_path / "store", DATASETS)
-    assert HEAD == "0004" and registry.schema_version() == HEAD
+    assert HEAD == "0005" and registry.schema_version() == HEAD
     assert _rows(registry.engine, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert _legacy_versions(registry.engine) == [1, 2, 3]  # 3 > 2: pre-Alembic code refuses this database
     registry.require_schema()
@@ -186,7 +188,9 @@ def test_downgrade_step_by_step_to_base_and_upgrade_again(registry_url: str):
     fresh = _shape(engine)
     index = "ix_model_versions_leaderboard"
 
-    assert schema.downgrade(engine, "0003") == (HEAD, "0003")
+    assert schema.downgrade(engine, "0004") == (HEAD, "0004")
+    assert "ix_model_versions_primary_set" not in [i["name"] for i in sa.inspect(engine).get_indexes("model_versions")]
+    assert schema.downgrade(engine, "0003") == ("0004", "0003")
     assert "version_eval_scores" not in sa.inspect(engine).get_table_names()
     assert _legacy_versions(engine) == [1, 2, 3]
     assert schema.downgrade(engine, "0002") == ("0003", "0002")
@@ -296,4 +300,39 @@ def test_concurrent_first_use_from_3_processes_upgrades_once(registry_url: str):
     assert all(isinstance(o, tuple) for o in outcomes), outcomes
     engine = make_engine(registry_url)
     _applied_once(outcomes, engine)
+    engine.dispose()
+
+
+def test_a_registry_left_at_0004_indexes_versions_by_primary_set_and_takes_another_primary(registry_url: str, tmp_path: Path):
+    """0005 on a database at 0004 with a golden-v1 champion: rows unchanged, the index added; a version scored on another
+    declared primary set records that set's key and sha256 and is not compared with the golden-v1 champion."""
+    engine = make_engine(registry_url)
+    assert schema.upgrade(engine, "0004") == (None, "0004")
+    datasets = tmp_path / "datasets"
+    mine = ("my-evals-v1", *make_eval_set(datasets, "my-evals-v1", 20))
+    registry = Registry(registry_url, tmp_path / "store", datasets)
+    champion = promote(registry, make_candidate(tmp_path, seed=1, correct=60))  # golden-v1 primary (written under 0004's code shape)
+    with engine.connect() as conn:
+        before = [r._asdict() for r in conn.execute(sa.select(model_versions))]
+    assert registry.migrate() == ("0004", HEAD)
+    assert "ix_model_versions_primary_set" in [i["name"] for i in sa.inspect(engine).get_indexes("model_versions")]
+    with engine.connect() as conn:
+        assert [r._asdict() for r in conn.execute(sa.select(model_versions))] == before
+
+    folder, sha = make_checkpoint(tmp_path / "ckpt-mine", 2)
+    evaluation = make_evaluation(tmp_path / "eval-mine", sha, 5, mine)
+    candidate = candidate_from_evaluation(NAME, str(folder), sha, evaluation, source_asset="trained_checkpoint", run_id="run-2",
+                                          training_config={}, promoted_by="pytest")
+    on_mine = Registry(registry_url, tmp_path / "store", datasets, primary="my-evals-v1")
+    result = promote(on_mine, candidate)
+    v = on_mine.get(NAME, result.version.version)
+    assert (v.dataset_key, v.dataset_sha256) == ("my-evals-v1", mine[2])
+    assert [(s.dataset_key, s.is_primary) for s in v.eval_sets] == [("my-evals-v1", True)]
+    assert result.gate.other_primary == f"golden-v1 {champion.version.dataset_sha256}" and result.gate.p_value is None
+    assert result.gate.better and "different primary set, so the two are not compared" in result.gate.reason
+    # The golden-v1 registry refuses the same candidate: its pinned primary is golden-v1.
+    with pytest.raises(PromotionRefused, match=r"not the pinned golden-v1 .* evaluate on golden-v1, the primary eval set"):
+        promote(registry, dataclasses.replace(candidate, model_name="other-name"))
+    for r in (registry, on_mine):
+        r.close()
     engine.dispose()

@@ -74,7 +74,8 @@ def eval_set_asset(key: str) -> dg.AssetsDefinition:
     return eval_set
 
 
-extra_eval_sets = [eval_set_asset(key) for key in declared_datasets().extra_eval_sets]
+# Every declared set but golden-v1 (always an asset, for the judge), the primary included when it is another set.
+extra_eval_sets = [eval_set_asset(key) for key in declared_datasets().non_golden_sets]
 
 
 @dg.asset(group_name="datasets", kinds={"jsonl"})

@@ -11,6 +11,7 @@ import dagster as dg
 
 from tunix_rt_pipelines.defs.evaluation.lock_check import spec_sha256_of
 from tunix_rt_pipelines.defs.metadata import breakdown_table, cell, p_value, png_markdown, rounded
+from tunix_rt_pipelines.lib.datasets.declared import primary_asset
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.evaluation.compare import SIGNIFICANCE_LEVEL, compare, plot_by_category
 from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions, evaluation_key, read_evaluation
@@ -19,10 +20,11 @@ from tunix_rt_pipelines.lib.hashing import folder_key, sha256_file
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 COMPARISON_FILE = "comparison.json"
+PRIMARY = primary_asset()  # golden_v1 unless tunix_rt.yaml declares another primary eval set
 
 
 def run_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, predictions_key: str,
-                   dataset_asset: str = "golden_v1") -> dg.MaterializeResult:
+                   dataset_asset: str) -> dg.MaterializeResult:
     """Shared body of every evaluation: the eval set, the spec hash and the predictions come from their pointers."""
     golden, golden_dir = storage.upstream_dataset(context, dataset_asset)
     spec_sha256 = spec_sha256_of(context, storage)
@@ -51,16 +53,16 @@ def run_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, p
     )
 
 
-@dg.asset(group_name="evaluation", deps=["golden_v1", "evaluation_spec", "base_predictions"], kinds={"python"})
+@dg.asset(group_name="evaluation", deps=[PRIMARY, "evaluation_spec", "base_predictions"], kinds={"python"})
 def base_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage) -> dg.MaterializeResult:
-    """answer_correctness@v1 of the base model on golden-v1, with CI and breakdowns."""
-    return run_evaluation(context, storage, "base_predictions")
+    """answer_correctness@v1 of the base model on the primary eval set (golden-v1 by default), with CI and breakdowns."""
+    return run_evaluation(context, storage, "base_predictions", PRIMARY)
 
 
-@dg.asset(group_name="evaluation", deps=["golden_v1", "evaluation_spec", "trained_predictions"], kinds={"python"})
+@dg.asset(group_name="evaluation", deps=[PRIMARY, "evaluation_spec", "trained_predictions"], kinds={"python"})
 def trained_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage) -> dg.MaterializeResult:
-    """answer_correctness@v1 of the fine-tuned model on golden-v1, with CI and breakdowns."""
-    return run_evaluation(context, storage, "trained_predictions")
+    """answer_correctness@v1 of the fine-tuned model on the primary eval set, with CI and breakdowns."""
+    return run_evaluation(context, storage, "trained_predictions", PRIMARY)
 
 
 def _comparison_table(by_category: dict) -> dg.MetadataValue:

@@ -5,7 +5,7 @@ import dagster as dg
 
 from tunix_rt_pipelines.defs.inference.config import InferenceConfig
 from tunix_rt_pipelines.defs.metadata import predictions_sample
-from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
+from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets, primary_asset
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.evaluation.predictions import PREDICTIONS_FILE, read_predictions
 from tunix_rt_pipelines.lib.inference.predict import predict, predictions_key
@@ -14,7 +14,7 @@ from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 
 def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, storage: ProjectStorage, checkpoint_key: str,
-                    dataset_asset: str = "golden_v1") -> dg.MaterializeResult:
+                    dataset_asset: str) -> dg.MaterializeResult:
     """Shared body of every prediction asset: the eval set and the checkpoint come from their pointers."""
     dataset, dataset_dir = storage.upstream_dataset(context, dataset_asset)
     checkpoint = storage.upstream(context, checkpoint_key)
@@ -42,16 +42,19 @@ def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, 
     )
 
 
-@dg.asset(group_name="inference", pool="gpu", deps=["golden_v1", "base_checkpoint"], kinds={"pytorch"})
+PRIMARY = primary_asset()  # golden_v1 unless tunix_rt.yaml declares another primary eval set
+
+
+@dg.asset(group_name="inference", pool="gpu", deps=[PRIMARY, "base_checkpoint"], kinds={"pytorch"})
 def base_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, storage: ProjectStorage) -> dg.MaterializeResult:
-    """The base model's greedy answers to every golden-v1 item."""
-    return run_predictions(context, config, storage, "base_checkpoint")
+    """The base model's greedy answers to every item of the primary eval set (golden-v1 by default)."""
+    return run_predictions(context, config, storage, "base_checkpoint", PRIMARY)
 
 
-@dg.asset(group_name="inference", pool="gpu", deps=["golden_v1", "trained_checkpoint"], kinds={"pytorch"})
+@dg.asset(group_name="inference", pool="gpu", deps=[PRIMARY, "trained_checkpoint"], kinds={"pytorch"})
 def trained_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, storage: ProjectStorage) -> dg.MaterializeResult:
-    """The fine-tuned model's greedy answers to every golden-v1 item, same settings as the base."""
-    return run_predictions(context, config, storage, "trained_checkpoint")
+    """The fine-tuned model's greedy answers to every item of the primary eval set, same settings as the base."""
+    return run_predictions(context, config, storage, "trained_checkpoint", PRIMARY)
 
 
 def eval_set_predictions(key: str) -> list[dg.AssetsDefinition]:

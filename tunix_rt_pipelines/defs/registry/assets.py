@@ -67,8 +67,11 @@ def gate_description(better: bool, reason: str, gate: dict) -> str:
     """The gate's reason plus what was and was not tested, so "Passed" with no champion never reads as a McNemar pass."""
     level = gate.get("significance_level", 0.05)
     if gate.get("p_value") is not None:
-        return (f"{reason}. Tested: exact McNemar test on {gate.get('n')} paired golden-v1 items against champion "
+        return (f"{reason}. Tested: exact McNemar test on {gate.get('n')} paired items of the primary eval set against champion "
                 f"v{gate.get('champion_version')} (the champion alias moves only when delta > 0 and p < {level}).")
+    if gate.get("other_primary"):
+        return (f"{reason}. Not tested: the champion was scored on another primary eval set ({gate['other_primary'][:80]}), "
+                "so there is no incumbent on this set and no McNemar test ran.")
     if better and gate.get("champion_version") is None:
         return ("no champion yet: this version becomes champion. Not tested: with no champion there is nothing to compare "
                 "against, so no McNemar test ran; the next candidate is tested against this one.")

@@ -7,11 +7,12 @@ datasets:
 ```
 
 No file (or no `datasets:` block) means golden-v1 and reasoning-traces-v2 (the built-in sets). The
-primary eval set is golden-v1 in this version: the main chain, the sweep, the judge's calibration
-and the registry's pinned hash are built on it (the lock is per metric, not per set). Every further
-eval set gets its own dataset asset, checks, predictions, evaluations and comparison (factories
-beside each concern's assets in `defs/`), its score is kept on each registry version, and the
-contamination check covers every eval set against the training set.
+primary (first) eval set feeds the main chain (`base_predictions` -> `base_vs_trained` -> promotion)
+and the registry's pinned hash (its manifest); the asset keys stay `base_predictions`, ... whichever set
+it is. golden-v1 stays an asset either way: the judge's calibration is built on it (the lock is per
+metric, not per set). Every further eval set gets its own dataset asset, checks, predictions,
+evaluations and comparison (factories beside each concern's assets in `defs/`), its score is kept on
+each registry version, and the contamination check covers every eval set against the training set.
 """
 
 from __future__ import annotations
@@ -41,9 +42,6 @@ class DeclaredDatasets(BaseModel):
 
     @model_validator(mode="after")
     def _usable(self) -> DeclaredDatasets:
-        if self.eval_sets[0] != GOLDEN_KEY:
-            raise ValueError(f"the primary (first) eval set must be {GOLDEN_KEY} in this version (promotion, the sweep and the "
-                             f"registry's pinned hash are built on it; a further set's score is recorded too); list {self.eval_sets[0]} after it")
         if len(set(self.eval_sets)) != len(self.eval_sets):
             raise ValueError("an eval set is listed twice")
         if self.training_set in self.eval_sets:
@@ -51,6 +49,16 @@ class DeclaredDatasets(BaseModel):
         if len({asset_name(k) for k in self.eval_sets}) != len(self.eval_sets):
             raise ValueError("two eval set keys differ only in '-' vs '_' and would share asset names")
         return self
+
+    @property
+    def primary(self) -> str:
+        """The primary eval set: it feeds the main chain and decides promotion."""
+        return self.eval_sets[0]
+
+    @property
+    def non_golden_sets(self) -> list[str]:
+        """Every declared eval set but golden-v1, in order (golden-v1's dataset asset always exists, for the judge)."""
+        return [k for k in self.eval_sets if k != GOLDEN_KEY]
 
     @property
     def extra_eval_sets(self) -> list[str]:
@@ -82,6 +90,11 @@ def read_declaration(path: Path) -> DeclaredDatasets:
         first = exc.errors(include_url=False)[0]
         field = ".".join(["datasets", *(str(p) for p in first["loc"])])
         raise DeclarationError(f"{path}: {field}: {first['msg']}".replace("Value error, ", "")) from None
+
+
+def primary_asset() -> str:
+    """The primary eval set's dataset asset (golden_v1 by default): what the main chain's predictions and evaluations read."""
+    return asset_name(declared_datasets().primary)
 
 
 _declared = functools.cache(read_declaration)  # once per process and path

@@ -5,6 +5,11 @@ the candidate must score higher and McNemar's exact test on the flipped items mu
 p < `compare.SIGNIFICANCE_LEVEL`. A fixed percentage would promote noise on 100 items and miss
 real gains on larger sets; the paired test does neither. Promotion moves the `champion` alias
 only when the gate says `better`.
+
+Promotion compares only versions scored on the same primary eval set (key and content sha256,
+recorded on every version). A champion scored on another primary set (the project declared a new
+one in `tunix_rt.yaml`) is no incumbent on this basis: no test runs, and the verdict says so
+(`other_primary` names the champion's set) while the candidate takes the alias.
 """
 
 from __future__ import annotations
@@ -30,13 +35,14 @@ class GateVerdict:
     broken: int | None = None  # right for the champion, wrong for the candidate
     n: int | None = None
     significance_level: float = SIGNIFICANCE_LEVEL
+    other_primary: str | None = None  # "<key> <sha256>" of a champion scored on another primary set (not compared)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def regression_gate(candidate: dict[str, Any] | None, champion: dict[str, Any] | None, *, champion_version: int | None,
-                    forced: bool = False) -> GateVerdict:
+                    forced: bool = False, champion_primary: tuple[str, str] | None = None) -> GateVerdict:
     """Decide whether a candidate replaces the champion.
 
     Args:
@@ -45,6 +51,8 @@ def regression_gate(candidate: dict[str, Any] | None, champion: dict[str, Any] |
             champion yet; None with a version: its evaluation is unavailable).
         champion_version: The champion's version number, or None.
         forced: The candidate was registered by overriding a guard.
+        champion_primary: The champion's recorded primary eval set `(key, sha256)`; when it differs from
+            the candidate's, there is no incumbent on the candidate's primary set.
 
     Returns:
         The verdict; `better` is True only for a usable, unforced candidate that either has no
@@ -57,6 +65,12 @@ def regression_gate(candidate: dict[str, Any] | None, champion: dict[str, Any] |
         return GateVerdict(False, "no usable evaluation to compare", champion_version)
     if champion_version is None:
         return GateVerdict(True, "no champion yet", None, score)
+    mine = (str(candidate.get("dataset_key")), str(candidate.get("dataset_sha256")))
+    if champion_primary is not None and tuple(champion_primary) != mine:
+        theirs = f"{champion_primary[0]} {champion_primary[1]}"
+        return GateVerdict(True, f"no incumbent on the primary eval set {mine[0]} {mine[1][:12]}: the champion v{champion_version} was "
+                                 f"scored on {champion_primary[0]} {champion_primary[1][:12]}, a different primary set, so the two are not "
+                                 "compared; this version becomes champion", champion_version, score, other_primary=theirs)
     if champion is None:
         return GateVerdict(False, f"the champion v{champion_version} has no usable evaluation to compare against; "
                                   "move the alias by hand if it should be replaced", champion_version, score)

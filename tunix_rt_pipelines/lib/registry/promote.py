@@ -114,8 +114,9 @@ def promote(registry: Registry, candidate: PromotionCandidate, *, force: bool = 
             return PromotionResult(version, False, [], gate_existing(registry, version, conn), [])
         number = last + 1
         champion = aliases(conn, name).get(CHAMPION)
-        champion_eval = registry.evaluation_of(registry.find(name, version=champion, conn=conn)) if champion else None
-        verdict = regression_gate(evaluation, champion_eval, champion_version=champion, forced=bool(failures))
+        incumbent = registry.find(name, version=champion, conn=conn) if champion else None
+        verdict = regression_gate(evaluation, registry.evaluation_of(incumbent), champion_version=champion, forced=bool(failures),
+                                  champion_primary=primary_of(incumbent))
         conn.execute(model_versions.insert().values(**values, version=number, created_at=now, gate=verdict.to_dict()))
         if scores:
             conn.execute(version_eval_scores.insert(), [{**score, "name": name, "version": number} for score in scores])
@@ -136,7 +137,8 @@ def gate(registry: Registry, candidate: PromotionCandidate) -> GateVerdict:
     with registry.reading() as conn:
         champion = aliases(conn, candidate.model_name).get(CHAMPION)
         champion_version = registry.find(candidate.model_name, version=champion, conn=conn) if champion else None
-    return regression_gate(evaluation, registry.evaluation_of(champion_version), champion_version=champion, forced=bool(failures))
+    return regression_gate(evaluation, registry.evaluation_of(champion_version), champion_version=champion, forced=bool(failures),
+                           champion_primary=primary_of(champion_version))
 
 
 def gate_existing(registry: Registry, version: ModelVersion, conn: sa.Connection | None = None) -> GateVerdict:
@@ -147,4 +149,9 @@ def gate_existing(registry: Registry, version: ModelVersion, conn: sa.Connection
             return GateVerdict(True, f"v{version.version} is the champion", champion, version.score, version.score)
         champion_version = registry.find(version.name, version=champion, conn=c) if champion else None
     return regression_gate(registry.evaluation_of(version), registry.evaluation_of(champion_version), champion_version=champion,
-                           forced=version.forced)
+                           forced=version.forced, champion_primary=primary_of(champion_version))
+
+
+def primary_of(version: ModelVersion | None) -> tuple[str, str] | None:
+    """The primary eval set a version was scored on, `(key, content sha256)`; the gate compares only within one."""
+    return None if version is None else (version.dataset_key, version.dataset_sha256)

@@ -63,10 +63,11 @@ def move_alias(conn: sa.Connection, name: str, alias: str, to_version: int, move
 class Registry:
     """Versions, aliases, the leaderboard, promotion and export over one database and store."""
 
-    def __init__(self, url: str, root: Path, datasets_dir: Path):
+    def __init__(self, url: str, root: Path, datasets_dir: Path, primary: str | None = None):
         self.engine = make_engine(url)
         self.root = root  # the file store: artifacts/<sha256>/, evaluations/<sha256>.json
-        self.datasets_dir = datasets_dir  # where golden-v1's pinned manifest is read
+        self.datasets_dir = datasets_dir  # where the eval sets' pinned manifests are read first
+        self.primary = primary  # the primary eval set's key; None: the one tunix_rt.yaml declares
 
     def __repr__(self) -> str:
         return f"Registry({safe_url(self.engine)}, root={self.root})"
@@ -116,7 +117,7 @@ class Registry:
 
     # --- promotion and the gate
     def pins(self) -> Pins:
-        return current_pins(self.datasets_dir)
+        return current_pins(self.datasets_dir, self.primary)
 
     def evaluation_of(self, version: ModelVersion | None) -> dict[str, Any] | None:
         """A version's evaluation snapshot (per-item results), None when it has none or it changed."""

@@ -4,8 +4,8 @@ Each guard returns the `GuardFailure`s it finds (empty = passed):
 
 - `evaluation_lock`: the live metric spec matches the pinned lock and the candidate was scored
   under that pinned hash.
-- `pinned_golden`: the evaluation ran on golden-v1 with the pinned dataset hash and the pinned
-  evaluator version.
+- `pinned_golden` (name kept for run history): the evaluation ran on the primary eval set (golden-v1
+  unless `tunix_rt.yaml` declares another) with the hash its manifest pins, and the pinned evaluator version.
 - `evaluation`: the evaluation exists, is readable and says what the candidate claims.
 - `artifacts`: the checkpoint folder exists, is loadable-safe, hashes to the declared sha256 and
   to the model the evaluation saw.
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tunix_rt_pipelines.environment import project_datasets_dir
-from tunix_rt_pipelines.lib.datasets.contract import GOLDEN_KEY
+from tunix_rt_pipelines.lib.datasets.declared import declared_datasets
 from tunix_rt_pipelines.lib.datasets.reader import MANIFEST_FILE
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.models.loading import ModelLoadError, check_model_folder, folder_sha256
@@ -50,37 +50,38 @@ class GuardFailure:
 
 @dataclass(frozen=True)
 class Pins:
-    """What a registrable evaluation must match: the evaluation lock and golden-v1's manifest."""
+    """What a registrable evaluation must match: the evaluation lock and the primary eval set's manifest."""
 
     evaluator: str  # answer_correctness@v1, from the lock file
     spec_sha256: str  # the pinned hash ("" without a lock file)
     lock_passed: bool  # the live spec hashes to the pinned one
     lock_message: str
     dataset_key: str
-    dataset_sha256: str  # from datasets/golden-v1/manifest.json ("" when unreadable)
+    dataset_sha256: str  # from <dir>/<primary key>/manifest.json ("" when unreadable)
     dataset_source: str  # that manifest's path, for messages
     # Where a further eval set's manifest pins its hash (`<dir>/<key>/manifest.json`, first found): the registry's
     # datasets folder, then the project's own (`./datasets` or $TUNIX_RT_DATASETS_DIR, where imports go).
     dataset_dirs: tuple[str, ...] = ()
 
 
-def current_pins(datasets_dir: Path) -> Pins:
-    """The pins in force: the evaluation lock file and golden-v1's manifest under `datasets_dir`."""
+def current_pins(datasets_dir: Path, primary: str | None = None) -> Pins:
+    """The pins in force: the evaluation lock file and the primary eval set's manifest (`primary`, default: the declared
+    one), looked up like every set's (`pinned_sha256`: `datasets_dir`, then the project's datasets folder)."""
     status = lock.check_lock()
     pinned = status.pinned
-    manifest = datasets_dir / GOLDEN_KEY / MANIFEST_FILE
-    try:
-        dataset_sha256 = str(json.loads(manifest.read_text())["sha256"])
-    except (OSError, ValueError, KeyError, TypeError):
-        dataset_sha256 = ""
+    key = primary or declared_datasets().primary
+    dirs = tuple(dict.fromkeys([str(datasets_dir), str(project_datasets_dir())]))
+    dataset_sha256, source = pinned_sha256(dirs, key)
     return Pins(evaluator=f"{pinned.metric}@v{pinned.version}" if pinned else "", spec_sha256=pinned.sha256 if pinned else "",
-                lock_passed=status.passed, lock_message=status.message, dataset_key=GOLDEN_KEY,
-                dataset_sha256=dataset_sha256, dataset_source=str(manifest),
-                dataset_dirs=tuple(dict.fromkeys([str(datasets_dir), str(project_datasets_dir())])))
+                lock_passed=status.passed, lock_message=status.message, dataset_key=key,
+                dataset_sha256=dataset_sha256, dataset_source=source, dataset_dirs=dirs)
 
 
-def manifest_sha256(dataset_dirs: tuple[str, ...], key: str) -> tuple[str, str]:
-    """The content hash the first `<dir>/<key>/manifest.json` pins ("" when none is readable), and where it looked."""
+def pinned_sha256(dataset_dirs: tuple[str, ...], key: str) -> tuple[str, str]:
+    """The registry's pinned hash of eval set `key`: the one lookup for the primary and every further set.
+
+    The content hash the first `<dir>/<key>/manifest.json` pins ("" when none is readable), and where it
+    was found (or every place it looked)."""
     paths = [Path(d) / key / MANIFEST_FILE for d in dataset_dirs]
     for path in paths:
         try:
@@ -103,10 +104,10 @@ def lock_failures(candidate: PromotionCandidate, pins: Pins) -> list[GuardFailur
 def golden_failures(candidate: PromotionCandidate, pins: Pins) -> list[GuardFailure]:
     out = []
     if not pins.dataset_sha256:
-        out.append(GuardFailure(GUARD_GOLDEN, f"no pinned golden-v1 hash: {pins.dataset_source} is missing or has no sha256", True))
+        out.append(GuardFailure(GUARD_GOLDEN, f"no pinned {pins.dataset_key} hash: {pins.dataset_source} is missing or has no sha256", True))
     elif (candidate.dataset_key, candidate.dataset_sha256) != (pins.dataset_key, pins.dataset_sha256):
         out.append(GuardFailure(GUARD_GOLDEN, f"evaluated on {candidate.dataset_key} {candidate.dataset_sha256[:12]}, not the pinned "
-                                              f"{pins.dataset_key} {pins.dataset_sha256[:12]}; evaluate on golden-v1", True))
+                                              f"{pins.dataset_key} {pins.dataset_sha256[:12]}; evaluate on {pins.dataset_key}, the primary eval set", True))
     if candidate.evaluator != pins.evaluator:
         out.append(GuardFailure(GUARD_GOLDEN, f"judged by {candidate.evaluator or 'no evaluator'}, not the pinned "
                                               f"{pins.evaluator or '(no lock file)'}", True))
@@ -168,7 +169,7 @@ def further_sets(candidate: PromotionCandidate, pins: Pins) -> tuple[list[GuardF
             if payload.get("model_sha256") != candidate.checkpoint_sha256:
                 problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: the evaluation scored model {str(payload.get('model_sha256'))[:12]}, "
                                                               f"not this checkpoint ({candidate.checkpoint_sha256[:12]})", True))
-            pinned, where = manifest_sha256(pins.dataset_dirs, further.dataset_key) if further.dataset_key else ("", "no dataset key")
+            pinned, where = pinned_sha256(pins.dataset_dirs, further.dataset_key) if further.dataset_key else ("", "no dataset key")
             if further.dataset_sha256 != pinned:
                 problems.append(GuardFailure(GUARD_EVAL_SETS, f"{key}: evaluated on {further.dataset_sha256[:12] or 'no hash'}, but "
                                                               f"{where} pins {pinned[:12] or 'nothing (missing)'}; evaluate on the dataset as imported", True))

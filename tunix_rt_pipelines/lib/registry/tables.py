@@ -117,3 +117,6 @@ version_eval_scores = sa.Table(
 # Revision 0002 (legacy v2): the leaderboard pages through every version in the spec's "best" order.
 leaderboard_index = sa.Index("ix_model_versions_leaderboard", model_versions.c.score, model_versions.c.ci95_low,
                              model_versions.c.n, model_versions.c.created_at)
+# Revision 0005: versions by the primary eval set they were scored on (the gate compares only within one).
+primary_set_index = sa.Index("ix_model_versions_primary_set", model_versions.c.name, model_versions.c.dataset_key,
+                             model_versions.c.dataset_sha256)
