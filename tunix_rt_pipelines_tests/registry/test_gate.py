@@ -107,3 +107,18 @@ def test_aliases_move_by_hand_atomically_and_are_recorded(registry: Registry, tm
     for bad in ("latest", "3", "v3", "Bad Alias"):
         with pytest.raises(ValueError):
             registry.set_alias(NAME, bad, 1, moved_by="ops")
+
+
+def test_a_champion_scored_on_another_primary_set_is_no_incumbent(tmp_path: Path):
+    """Promotion compares only within one primary eval set (key + sha256): a champion scored on another one is not
+    tested against, the verdict says so and names it; the same primary set goes through McNemar as before."""
+    candidate, champion = _evaluation(tmp_path, 35), _evaluation(tmp_path, 30)
+    mine = (candidate["dataset_key"], candidate["dataset_sha256"])
+    other = regression_gate(candidate, champion, champion_version=4, champion_primary=("my-evals-v1", "a" * 64))
+    assert other.better and other.p_value is None and other.n is None and other.other_primary == f"my-evals-v1 {'a' * 64}"
+    assert other.reason.startswith(f"no incumbent on the primary eval set golden-v1 {mine[1][:12]}: the champion v4 was scored on "
+                                   "my-evals-v1 aaaaaaaaaaaa, a different primary set")
+    same = regression_gate(candidate, champion, champion_version=4, champion_primary=mine)
+    assert not same.better and same.other_primary is None and same.p_value == pytest.approx(0.0625)  # 5 fixed: the paired test ran
+    forced = regression_gate(candidate, champion, champion_version=4, forced=True, champion_primary=("my-evals-v1", "a" * 64))
+    assert not forced.better and forced.other_primary is None
