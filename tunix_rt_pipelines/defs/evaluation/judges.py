@@ -11,6 +11,7 @@ import json
 
 import dagster as dg
 
+from tunix_rt_pipelines.defs.evaluation.assets import PRIMARY
 from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.evaluation.calibration import gate
@@ -90,9 +91,13 @@ def llm_judge_calibration(context: dg.AssetExecutionContext, llm_judge: LlmJudge
         "expected_tnr": f">= {llm_judge.min_tnr}", "kappa": result.kappa, "n": result.n, "confusion": _confusion_table(result.confusion)})
 
 
-def run_judgement(context: dg.AssetExecutionContext, llm_judge: LlmJudgeResource, storage: ProjectStorage, side: str) -> dg.MaterializeResult:
-    """Shared body of both judgements: the calibrated judge over `<side>_predictions`, beside `<side>_evaluation`."""
-    golden, golden_dir = storage.upstream_dataset(context, "golden_v1")
+def run_judgement(context: dg.AssetExecutionContext, llm_judge: LlmJudgeResource, storage: ProjectStorage, side: str,
+                  dataset_asset: str) -> dg.MaterializeResult:
+    """Shared body of both judgements: the calibrated judge over `<side>_predictions`, beside `<side>_evaluation`.
+
+    `dataset_asset` is the eval set those predictions answered (the primary set's asset): its items are joined
+    with the predictions. The calibration stays golden-v1-calibration's whichever set is primary."""
+    dataset, dataset_dir = storage.upstream_dataset(context, dataset_asset)
     evaluation = storage.upstream(context, f"{side}_evaluation")
     predictions = storage.upstream_path(context, f"{side}_predictions")
     calibration = storage.upstream(context, "llm_judge_calibration")
@@ -100,7 +105,7 @@ def run_judgement(context: dg.AssetExecutionContext, llm_judge: LlmJudgeResource
     out = storage.artifacts_path("judgements", folder_key(evaluation.sha256, calibration.sha256))
     try:
         _, baseline = read_evaluation(evaluation.resolve(storage.artifacts_root()))
-        payload = judge_evaluation(judge, load_rows(golden_dir, golden), predictions, baseline,
+        payload = judge_evaluation(judge, load_rows(dataset_dir, dataset), predictions, baseline,
                                    read_calibration(calibration.resolve(storage.artifacts_root())), out)
     except _FAILURES as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -119,14 +124,14 @@ def run_judgement(context: dg.AssetExecutionContext, llm_judge: LlmJudgeResource
         **storage.pointer_metadata(out / "judgement.json", digest)})
 
 
-@dg.asset(group_name="evaluation", deps=["golden_v1", "llm_judge_calibration", "base_predictions", "base_evaluation"], kinds={"python"})
+@dg.asset(group_name="evaluation", deps=[PRIMARY, "llm_judge_calibration", "base_predictions", "base_evaluation"], kinds={"python"})
 def base_llm_judgement(context: dg.AssetExecutionContext, llm_judge: LlmJudgeResource, storage: ProjectStorage) -> dg.MaterializeResult:
     """The calibrated LLM judge on the base model's predictions: raw and bias-corrected score, agreement with answer_correctness."""
-    return run_judgement(context, llm_judge, storage, "base")
+    return run_judgement(context, llm_judge, storage, "base", PRIMARY)
 
 
-@dg.asset(group_name="evaluation", deps=["golden_v1", "llm_judge_calibration", "trained_predictions", "trained_evaluation"],
+@dg.asset(group_name="evaluation", deps=[PRIMARY, "llm_judge_calibration", "trained_predictions", "trained_evaluation"],
           kinds={"python"})
 def trained_llm_judgement(context: dg.AssetExecutionContext, llm_judge: LlmJudgeResource, storage: ProjectStorage) -> dg.MaterializeResult:
     """The calibrated LLM judge on the fine-tuned model's predictions: raw and bias-corrected score, agreement with answer_correctness."""
-    return run_judgement(context, llm_judge, storage, "trained")
+    return run_judgement(context, llm_judge, storage, "trained", PRIMARY)
