@@ -26,10 +26,12 @@ data_quality_job = dg.define_asset_job(
 # then the better model into the registry (guarded by blocking checks in this same run) and the leaderboard.
 base_vs_trained_job = dg.define_asset_job(
     name="base_vs_trained_job",
-    # Every further declared eval set's comparison too (reported beside golden-v1's; they do not gate promotion).
+    # Every further declared eval set's comparison too (reported beside the primary set's; they do not gate promotion).
+    # golden_v1 always: the blocking contamination check on the traces reads it (and every declared set), even when
+    # another primary set feeds the chain.
     selection=(dg.AssetSelection.assets("base_vs_trained", "leaderboard")
-               | dg.AssetSelection.assets(*[f"base_vs_trained__{s}" for s in EXTRA_SETS])).upstream(),
-    description="Fine-tune the base model on the traces, prove (or disprove) that it got better on golden-v1, and register the better one.",
+               | dg.AssetSelection.assets(*[f"base_vs_trained__{s}" for s in EXTRA_SETS])).upstream() | dg.AssetSelection.assets("golden_v1"),
+    description="Fine-tune the base model on the traces, prove (or disprove) that it got better on the primary eval set (golden-v1 by default), and register the better one.",
 )
 
 # Upstream of the promotion: tuning_sweep, evaluation_spec, golden_v1, training_traces, base_checkpoint.
@@ -79,7 +81,8 @@ evaluation_refresh_job = dg.define_asset_job(
 # the predictions last materialized. Never retrains or re-predicts; answer_correctness stays the primary judge.
 llm_judge_job = dg.define_asset_job(
     name="llm_judge_job",
-    selection=dg.AssetSelection.assets("golden_v1", "golden_v1_calibration", "llm_judge_spec", "llm_judge_calibration",
-                                       "base_llm_judgement", "trained_llm_judgement"),
+    # The primary set's asset: the judgements join its items with the predictions (golden_v1 by default).
+    selection=dg.AssetSelection.assets(*dict.fromkeys([PRIMARY, "golden_v1_calibration", "llm_judge_spec", "llm_judge_calibration",
+                                                       "base_llm_judgement", "trained_llm_judgement"])),
     description="Check the LLM judge's lock, calibrate it on golden-v1-calibration, and only if it passes, judge the base and trained predictions.",
 )
