@@ -25,14 +25,22 @@ from tunix_rt_pipelines.definitions import defs
 run_config = json.loads(sys.argv[1])
 graph = defs.resolve_asset_graph()
 job = defs.resolve_job_def("base_vs_trained_job")
-result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=run_config, raise_on_error=False)
+instance = dg.DagsterInstance.ephemeral()
+result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
 checks = {f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed for e in result.get_asset_check_evaluations()}
 mats = {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()
                                         if isinstance(v.value, (int, float, str))} for e in result.get_asset_materialization_events()}
 tables = {e.asset_key.to_user_string(): {k: [r.data for r in v.value.records] for k, v in e.materialization.metadata.items()
                                           if isinstance(v.value, dg.TableMetadataValue)} for e in result.get_asset_materialization_events()}
+refreshed = []
+if len(sys.argv) > 2:  # then the refresh job on the same instance: it never retrains, so no training config
+    refresh = defs.resolve_job_def(sys.argv[2])
+    ops = {k: v for k, v in run_config["ops"].items() if k != "trained_checkpoint"}
+    again = refresh.execute_in_process(instance=instance, run_config={"ops": ops}, raise_on_error=False)
+    refreshed = sorted(e.asset_key.to_user_string() for e in again.get_asset_materialization_events()) if again.success else ["FAILED"]
 blocking = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys if graph.get_check_spec(k).blocking)
-print(json.dumps({"success": result.success, "checks": checks, "blocking": blocking, "materialized": mats, "tables": tables}))
+print(json.dumps({"success": result.success, "checks": checks, "blocking": blocking, "materialized": mats, "tables": tables,
+                  "refreshed": refreshed}))
 """
 
 EXTRA_OPS = {f"{side}_predictions__{name}": {"config": {"max_new_tokens": 24}} for side in ("base", "trained") for name in ("csv_evals_v1", "pq_evals_v1")}
@@ -56,7 +64,8 @@ def test_declared_eval_sets_are_evaluated_for_base_and_trained_in_one_run(tmp_pa
     env = {k: v for k, v in os.environ.items() if k not in ("TUNIX_RT_DATASETS_DIR", "TUNIX_RT_PROJECT_FILE", "DAGSTER_HOME")}
     env.update({"TUNIX_RT_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"})
     run_config = {"ops": {**SMOKE["ops"], **EXTRA_OPS}}
-    out = subprocess.run([sys.executable, "-c", RUN, json.dumps(run_config)], cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    out = subprocess.run([sys.executable, "-c", RUN, json.dumps(run_config), "evaluation_refresh_job"], cwd=project, env=env,
+                         capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.splitlines()[-1])
     assert report["success"]
@@ -79,6 +88,11 @@ def test_declared_eval_sets_are_evaluated_for_base_and_trained_in_one_run(tmp_pa
     for r in recorded[1:]:
         scored = report["materialized"][f"{chosen}_evaluation__{r['dataset'].replace('-', '_')}"]
         assert (r["score"], r["n"], r["dataset_sha256"]) == (scored["score"], 24, scored["dataset_sha256"][:12])
+    # evaluation_refresh_job re-predicts and re-scores every declared set from the checkpoints as materialized, no training.
+    chains = ["golden_v1", "base_predictions", "trained_predictions", "base_evaluation", "trained_evaluation", "base_vs_trained"]
+    chains += [f"{a}{s}" for s in ("csv_evals_v1", "pq_evals_v1") for a in ("", "base_predictions__", "trained_predictions__",
+                                                                             "base_evaluation__", "trained_evaluation__", "base_vs_trained__")]
+    assert report["refreshed"] == sorted([*chains, "evaluation_spec"])
     board = report["tables"]["leaderboard"]["leaderboard"]
     assert len(board) == 1 and board[0]["score:csv-evals-v1"] == recorded[1]["score"] and board[0]["score:pq-evals-v1"] == recorded[2]["score"]
 
