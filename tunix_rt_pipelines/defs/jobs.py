@@ -38,9 +38,9 @@ base_vs_trained_job = dg.define_asset_job(
 # Their checks (evaluation_lock and the dataset checks, all blocking) run before the sweep.
 sweep_job = dg.define_asset_job(
     name="sweep_job",
-    # The further eval sets too: the blocking contamination check on the traces reads every one of them.
-    selection=(dg.AssetSelection.assets("sweep_registered_model") | dg.AssetSelection.assets(*EXTRA_SETS)).upstream(),
-    description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on golden-v1 and promote the best if it beats the champion.",
+    # The further eval sets and golden_v1 too: the blocking contamination check on the traces reads every one of them.
+    selection=(dg.AssetSelection.assets("sweep_registered_model", "golden_v1") | dg.AssetSelection.assets(*EXTRA_SETS)).upstream(),
+    description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on the primary eval set (golden-v1 by default) and promote the best if it beats the champion.",
 )
 
 # The smallest real sweep (1-2 min on 2 cores), startable from the UI alone: the launchpad opens with this preset.
@@ -55,7 +55,7 @@ SWEEP_SMOKE_RUN_CONFIG = {"ops": {"tuning_sweep": {"config": {
 
 sweep_smoke_job = dg.define_asset_job(
     name="sweep_smoke_job",
-    selection=(dg.AssetSelection.assets("sweep_registered_model") | dg.AssetSelection.assets(*EXTRA_SETS)).upstream(),
+    selection=(dg.AssetSelection.assets("sweep_registered_model", "golden_v1") | dg.AssetSelection.assets(*EXTRA_SETS)).upstream(),
     config=SWEEP_SMOKE_RUN_CONFIG,
     description="sweep_job on a preset that finishes in 1-2 minutes on 2 CPU cores (the sweep step 31-61 s with builtin:tiny, "
                 "the whole run 95 s on a busy box): "

@@ -44,7 +44,9 @@ def _cached(key: tuple, make) -> Registry:
 class ModelRegistryResource(dg.ConfigurableResource, ABC):
     """The model registry: guarded promotion, versions, aliases, leaderboard and export."""
 
-    datasets_dir: str = Field(default="", description="Folder with golden-v1/manifest.json (the pinned hash). Empty: $TUNIX_RT_DATASETS_DIR, else the built-in datasets.")
+    datasets_dir: str = Field(default="", description="Folder with the eval sets' manifest.json (their pinned hashes; the primary "
+                                                      "set's decides promotion), looked in before ./datasets. Empty: "
+                                                      "$TUNIX_RT_DATASETS_DIR, else the built-in datasets.")
 
     @abstractmethod
     def open(self) -> Registry:

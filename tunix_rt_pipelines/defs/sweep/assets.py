@@ -12,6 +12,7 @@ import dagster as dg
 from tunix_rt_pipelines.defs.evaluation.lock_check import lock_passed_in_run, spec_sha256_of
 from tunix_rt_pipelines.defs.metadata import cell, png_markdown
 from tunix_rt_pipelines.defs.sweep.config import SweepConfig
+from tunix_rt_pipelines.lib.datasets.declared import primary_asset
 from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.evaluation import lock
 from tunix_rt_pipelines.lib.evaluation.spec import metric_id
@@ -105,13 +106,16 @@ def build_plan(config: SweepConfig, sweep_dir: Path, inputs: dict) -> SweepPlan:
                      retry_failed=config.retry_failed_trials, reuse_workers=config.reuse_workers)
 
 
+PRIMARY = primary_asset()  # the primary eval set's asset (golden_v1 unless tunix_rt.yaml declares another): trials are scored on it
+
+
 @dg.asset(group_name="sweep", pool="gpu", kinds={"ray", "pytorch"},
-          deps=["evaluation_spec", "golden_v1", "training_traces", "base_checkpoint"])
+          deps=["evaluation_spec", PRIMARY, "training_traces", "base_checkpoint"])
 def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, ray: RayResource, storage: ProjectStorage) -> dg.MaterializeResult:
-    """A seeded Ray Tune sweep of training hyperparameters, each trial scored with answer_correctness on golden-v1."""
+    """A seeded Ray Tune sweep of training hyperparameters, each trial scored with answer_correctness on the primary eval set."""
     lock_state = lock_gate(context, config.force)
     spec_sha256 = spec_sha256_of(context, storage)
-    (golden, golden_dir), (traces, traces_dir) = storage.upstream_dataset(context, "golden_v1"), storage.upstream_dataset(context, "training_traces")
+    (golden, golden_dir), (traces, traces_dir) = storage.upstream_dataset(context, PRIMARY), storage.upstream_dataset(context, "training_traces")
     base = storage.upstream(context, "base_checkpoint")
     identity = sweep_identity(config, spec_sha256, golden, traces, base)
     sweep_id = config.sweep_id or sweep_key(identity)
