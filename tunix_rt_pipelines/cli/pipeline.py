@@ -131,9 +131,7 @@ def run(args: argparse.Namespace) -> int:
     with launch.sigterm_as_interrupt(), dg.DagsterInstance.get() as instance:
         run_id = None
         if not launch.queue_daemon_running(instance):  # with a daemon, its run monitoring does this
-            from tunix_rt_pipelines.cli.stale_runs import release_stale_runs
-
-            for line in release_stale_runs(instance):
+            for line in launch.release_stale_runs(instance):
                 print(line, flush=True)
         try:
             with launch.code_server() as port:
