@@ -81,7 +81,7 @@ def test_trained_beats_base_says_what_it_tested(comparison, starts):
     (GateVerdict(True, "no champion yet", None, 0.5), "no McNemar test ran", "Tested: exact"),
     (GateVerdict(False, "forced versions never become champion automatically", None, 0.5), "Not tested", "becomes champion."),
     (GateVerdict(True, "better than champion v1 (delta +0.300, McNemar p=0.0000, 30 fixed / 0 broken)", 1, 0.8, 0.5, 0.3,
-                 9.3e-10, 30, 0, 100), "Tested: exact McNemar test on 100 paired golden-v1 items against champion v1", "Not tested"),
+                 9.3e-10, 30, 0, 100), "Tested: exact McNemar test on 100 paired items of the primary eval set against champion v1", "Not tested"),
 ])
 def test_beats_champion_says_what_was_and_was_not_tested(verdict, says, never):
     result = gate_check_result("registered_model_beats_champion", verdict.better, verdict.reason, verdict.to_dict())
