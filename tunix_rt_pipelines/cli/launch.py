@@ -26,8 +26,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from tunix_rt_pipelines.cli.stale_runs import release_stale_runs  # noqa: F401  (used by `tunix-rt run` before it launches)
-
 MODULE = "tunix_rt_pipelines.definitions"
 # The one name of this code location everywhere (pyproject [tool.dagster], workspace.yaml, deploy/,
 # the workspace `tunix-rt ui` writes): a run's repository label is repository@location, and the UI

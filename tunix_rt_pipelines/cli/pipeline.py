@@ -125,13 +125,13 @@ def run(args: argparse.Namespace) -> int:
     home = prepare_dagster_home()
     import dagster as dg
 
-    from tunix_rt_pipelines.cli import launch
+    from tunix_rt_pipelines.cli import launch, stale_runs
 
     print(f"running {args.job} on the Dagster instance in {home} ...", flush=True)
     with launch.sigterm_as_interrupt(), dg.DagsterInstance.get() as instance:
         run_id = None
         if not launch.queue_daemon_running(instance):  # with a daemon, its run monitoring does this
-            for line in launch.release_stale_runs(instance):
+            for line in stale_runs.release_stale_runs(instance):
                 print(line, flush=True)
         try:
             with launch.code_server() as port:

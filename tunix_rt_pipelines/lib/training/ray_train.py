@@ -111,8 +111,7 @@ def _root_cause(exc: BaseException) -> str:
         if inner is None or inner is seen:
             break
         seen = inner
-    for attr in ("worker_failures",):  # ray.train.v2 WorkerGroupError: {rank: exception}
-        failures = getattr(seen, attr, None)
-        if failures:
-            seen = next(iter(failures.values()))
+    failures = getattr(seen, "worker_failures", None)  # ray.train.v2 WorkerGroupError: {rank: exception}
+    if failures:
+        seen = next(iter(failures.values()))
     return f"{type(seen).__name__}: {str(seen).strip().splitlines()[-1] if str(seen).strip() else ''}"
