@@ -26,6 +26,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on `host:port` (within 0.5 s)."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
 def answers(url: str) -> bool:
     """Whether `url` answers HTTP 200 within 5 s."""
     try:

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from tunix_rt_pipelines.environment import get_environment
+from tunix_rt_pipelines.resources.gpu_steps import gpu_steps_from_environment
 from tunix_rt_pipelines.resources.llm_judge import LlmJudgeResource
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.model_registry import SqlModelRegistry
@@ -19,7 +20,9 @@ def build_resources() -> dict[str, Any]:
     # ray: a local Ray per sweep run; set its address (or SweepConfig.ray_address) for a cluster.
     # llm_judge: builtin:tiny run locally by default (the pinned judge, refused by its calibration: an honest
     # 1M-parameter judge); point it at a stronger model or an endpoint, then bump and pin its version.
-    common = {"storage": ProjectStorage(), "base_model": BaseModelResource(), "ray": RayResource(), "llm_judge": LlmJudgeResource()}
+    # gpu_steps: the gpu pool's work in the step's process, or as Ray jobs on $TUNIX_RT_RAY_JOBS_ADDRESS's cluster.
+    common = {"storage": ProjectStorage(), "base_model": BaseModelResource(), "ray": RayResource(), "llm_judge": LlmJudgeResource(),
+              "gpu_steps": gpu_steps_from_environment()}
     resources_by_env: dict[str, dict[str, Any]] = {
         # SQLite in the project home, or PostgreSQL whenever $TUNIX_RT_REGISTRY_URL is set.
         "local": {**common, "model_registry": SqlModelRegistry()},

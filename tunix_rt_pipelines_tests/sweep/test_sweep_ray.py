@@ -4,15 +4,11 @@ force=True is recorded; a failed trial is recorded with its error and no score, 
 max_failures decides; a sweep interrupted mid-way resumes without rerunning finished trials;
 and the sweep runs on a separately started `ray start --head` cluster through ray_address."""
 
-import contextlib
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,8 +22,9 @@ from tunix_rt_pipelines.lib.models.loading import folder_sha256
 from tunix_rt_pipelines.resources.model_loader import BaseModelResource
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
+from tunix_rt_pipelines_tests.ray_cluster import ray_head, wait_for
 from tunix_rt_pipelines_tests.sweep.conftest import SMOKE_INFERENCE, SMOKE_TRAINING
-from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS, free_port, require_ray
+from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS, require_ray
 
 pytestmark = [pytest.mark.slow, require_ray]
 
@@ -142,7 +139,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, t
     proc = subprocess.Popen([sys.executable, "-m", "tunix_rt_pipelines_tests.sweep.sweep_driver", json.dumps(args)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        first = _wait_for(lambda: next(iter((tmp_path / "artifacts" / "tuning").glob("*/experiment/trial_*_00000/checkpoint_000000")), None),
+        first = wait_for(lambda: next(iter((tmp_path / "artifacts" / "tuning").glob("*/experiment/trial_*_00000/checkpoint_000000")), None),
                           timeout=300, proc=proc)
         time.sleep(1)  # let Tune register the result
         proc.send_signal(signal.SIGINT)
@@ -166,7 +163,8 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path, t
 
 def test_sweep_on_a_separately_started_cluster(tmp_path, tiny_model_dir, instance, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the cluster below requires Ray's token (~/.ray/auth_token)
-    with ray_head(num_cpus=2) as address:
+    with ray_head(num_cpus=2) as head:
+        address = head.address
         # The resource's own local Ray would have 1 CPU; the cluster has 2: the metadata says which one ran the sweep.
         result = run_sweep_job(instance, resources(tmp_path, tiny_model_dir, num_cpus=1),
                                smoke_config(num_samples=1, ray_address=address))
@@ -174,51 +172,3 @@ def test_sweep_on_a_separately_started_cluster(tmp_path, tiny_model_dir, instanc
     md = sweep_metadata(result)
     assert md["ray_cluster"]["CPU"] == 2.0
     assert md["trials_succeeded"] == 1
-
-
-def _wait_for(probe, timeout: float, proc=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"process ended early:\n{proc.stdout.read()[-3000:]}")
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s")
-
-
-@contextlib.contextmanager
-def ray_head(num_cpus: int):
-    """`ray start --head --block` on 127.0.0.1 with its own ports and temp dir (so no other Ray on the
-    machine finds it or clashes with it), stopped by process group: never `ray stop`, which kills every Ray."""
-    temp_dir = tempfile.mkdtemp(prefix="rt-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    port = free_port()
-    ray_bin = Path(sys.executable).parent / "ray"
-    command = [str(ray_bin), "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={num_cpus}",
-               "--num-gpus=0", "--include-dashboard=false", f"--dashboard-port={free_port()}",
-               f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
-               f"--temp-dir={temp_dir}", "--disable-usage-stats"]
-    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0", "RAY_AUTH_MODE": "token"}
-    log = open(Path(temp_dir) / "head.log", "w")  # noqa: SIM115 - closed below
-    head = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_for(lambda: any(Path(temp_dir).glob("session_*/logs/raylet.out")) and _port_open(port), timeout=120, proc=head)
-        time.sleep(3)
-        yield f"127.0.0.1:{port}"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(head.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            head.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(head.pid, signal.SIGKILL)  # what SIGTERM left (the `ray start` process itself lingers)
-        head.wait(timeout=10)
-        log.close()
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,1 @@
+"""What runs away from the Dagster process: the entry point of a GPU step run as a Ray job."""

@@ -1,0 +1,66 @@
+"""The gpu pool's steps run as Ray jobs on a separately started cluster (issue 11 §2, slow).
+
+`ray start --head` on 127.0.0.1 (2 CPUs, no GPU, a `gpu_node` label standing in for a GPU node's,
+the dashboard's job server on), then `tunix-rt run --smoke` with $TUNIX_RT_RAY_JOBS_ADDRESS pointing
+at it: each step of the `gpu` pool (base_predictions, trained_checkpoint, trained_predictions) is a
+Ray job in the cluster's job list, reserving the label, labelled with its run and step, and it
+succeeded; everything else ran in the run's own process. The run ends with what the same smoke run
+gives in process: the same scores, and the same trained weights bit for bit (same sha256).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tunix_rt_pipelines_tests.ray_cluster import ray_head
+from tunix_rt_pipelines_tests.testing_utils import default_signals, require_ray
+
+pytestmark = [pytest.mark.slow, require_ray]
+
+GPU_STEPS = {"base_predictions", "trained_checkpoint", "trained_predictions"}
+
+
+def _smoke(home: Path, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "TUNIX_RT_HOME": str(home), **env}
+    environ.pop("DAGSTER_HOME", None)
+    done = subprocess.run([sys.executable, "-m", "tunix_rt_pipelines.cli.main", "run", "--smoke"], cwd=home.parent, env=environ,
+                          capture_output=True, text=True, timeout=900, preexec_fn=default_signals)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    return done
+
+
+def _summary(out: str) -> dict[str, str]:
+    """The report's score lines and the registered checkpoint's sha256."""
+    lines = {m.group(1): m.group(2) for m in re.finditer(r"^  (base|trained|delta)\s+(.*)$", out, re.M)}
+    return {**lines, "sha256": re.search(r"artifacts/([0-9a-f]{64})", out).group(1)}
+
+
+def test_the_gpu_steps_run_as_ray_jobs_and_give_the_in_process_result(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the cluster requires Ray's token (~/.ray/auth_token), here and in `tunix-rt run`
+    (tmp_path / "local").mkdir()
+    (tmp_path / "cluster").mkdir()
+    in_process = _summary(_smoke(tmp_path / "local" / "home").stdout)
+
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    with ray_head(num_cpus=2, resources={"gpu_node": 1}, dashboard=True) as head:
+        done = _smoke(tmp_path / "cluster" / "home", TUNIX_RT_RAY_JOBS_ADDRESS=head.dashboard_url,
+                      TUNIX_RT_RAY_JOBS_RESOURCES='{"gpu_node": 1}')
+        run_id = re.search(r"^run (\S+) succeeded", done.stdout, re.M).group(1)
+        jobs = [j for j in JobSubmissionClient(head.dashboard_url).list_jobs() if j.metadata.get("dagster/run-id") == run_id]
+
+    assert {j.metadata["tunix-rt/step"] for j in jobs} == GPU_STEPS, [j.submission_id for j in jobs]
+    assert all(j.status == JobStatus.SUCCEEDED and j.entrypoint.endswith("-m tunix_rt_pipelines.remote.gpu_step") for j in jobs)
+    assert all(j.metadata["dagster/job"] == "base_vs_trained_job" for j in jobs)
+    # the step's own log lines came back into the run's log through Pipes
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if "trained_checkpoint: " in line]  # the run log is on stderr
+    assert any(line.endswith("trained_checkpoint: [pipes] Ray job tunix-rt-" + run_id[:8] + "-trained_checkpoint-0 started.")
+               for line in lines), lines
+    assert any("trained_checkpoint: step 20/20" in line for line in lines), lines
+    assert _summary(done.stdout) == in_process
