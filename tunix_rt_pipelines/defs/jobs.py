@@ -34,13 +34,15 @@ base_vs_trained_job = dg.define_asset_job(
     description="Fine-tune the base model on the traces, prove (or disprove) that it got better on the primary eval set (golden-v1 by default), and register the better one.",
 )
 
-# Upstream of the promotion: tuning_sweep, evaluation_spec, golden_v1, training_traces, base_checkpoint.
+# Upstream of the promotion: tuning_sweep, evaluation_spec, golden_v1, training_traces, base_checkpoint, and one
+# sweep_best_evaluation__<set> per further declared eval set (none by default).
 # Their checks (evaluation_lock and the dataset checks, all blocking) run before the sweep.
 sweep_job = dg.define_asset_job(
     name="sweep_job",
     # The further eval sets and golden_v1 too: the blocking contamination check on the traces reads every one of them.
     selection=(dg.AssetSelection.assets("sweep_registered_model", "golden_v1") | dg.AssetSelection.assets(*EXTRA_SETS)).upstream(),
-    description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on the primary eval set (golden-v1 by default) and promote the best if it beats the champion.",
+    description="Check the data and the evaluation lock, run the Ray Tune sweep, rank its trials on the primary eval set (golden-v1 by default), "
+                "score the best on every further declared eval set, and promote it if it beats the champion.",
 )
 
 # The smallest real sweep (1-2 min on 2 cores), startable from the UI alone: the launchpad opens with this preset.

@@ -65,6 +65,7 @@ def test_first_model_becomes_champion(tmp_path, instance, registry):
     metadata, beats = outcome(result)
     assert beats and metadata["promoted"] is True and metadata["version"] == 1 and metadata["aliases"] == "champion"
     assert metadata["reason"] == "no champion yet"
+    assert metadata["further_evaluations"] == []  # no further eval set declared: nothing but the primary set's score
     version = registry.get(NAME, "champion")
     assert version.source_asset == "tuning_sweep/s1/abc_00001" and version.score == 0.4
 

@@ -2,9 +2,12 @@
 
 The steps, all through the registry's own API (`docs/registry.md`):
 1. The candidate is the best trial's persisted checkpoint, its sha256 and its evaluation.json
-   (per-item results), built with `candidate_from_evaluation`.
+   (per-item results), built with `candidate_from_evaluation`, with the same checkpoint's
+   evaluation on every further declared eval set (`sweep_best_evaluation__<set>`), so the version
+   records every set's score like a main-job promotion.
 2. The registry's guards (`rules.all_failures`) must pass: evaluation lock, pinned golden-v1,
-   evaluation consistent with the checkpoint, artifacts hashing right. A failure fails the step
+   evaluation consistent with the checkpoint, artifacts hashing right, each further set's
+   evaluation scoring this very checkpoint on its pinned data. A failure fails the step
    loudly: the sweep produced something the registry cannot trust.
 3. `gate()` (read-only) asks whether it beats the champion: the paired McNemar test on
    per-item results. Only then is it promoted (`promote()`, which re-checks everything in its
@@ -18,6 +21,7 @@ import dagster as dg
 from pydantic import Field, field_validator
 
 from tunix_rt_pipelines.defs.registry.assets import REGISTRY_ERRORS, gate_check_result, registration_metadata
+from tunix_rt_pipelines.defs.sweep.eval_sets import further_sweep_evaluations
 from tunix_rt_pipelines.lib.pointer import Pointer
 from tunix_rt_pipelines.lib.registry.candidate import candidate_from_evaluation, check_model_name, default_model_name
 from tunix_rt_pipelines.lib.registry.promote import PromotionRefused
@@ -40,7 +44,8 @@ class SweepPromotionConfig(dg.Config):
         return check_model_name(value) if value else value
 
 
-@dg.asset(group_name="sweep", kinds={"python"}, deps=["tuning_sweep", "base_checkpoint"],
+# The best trial's evaluations on the further declared eval sets are deps: the version records each one's score.
+@dg.asset(group_name="sweep", kinds={"python"}, deps=["tuning_sweep", "base_checkpoint", *further_sweep_evaluations()],
           check_specs=[dg.AssetCheckSpec(BEATS_CHAMPION, asset="sweep_registered_model",
                                          description="The sweep's best trial beats the champion on paired golden-v1 items "
                                                      "(McNemar p < 0.05); only then is it registered and made champion.")])
@@ -54,6 +59,8 @@ def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromo
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     sweep = {k: v.value for k, v in storage.upstream_metadata(context, "tuning_sweep").items()}
     checkpoint, evaluation = Pointer(**sweep["best_checkpoint"]), Pointer(**sweep["best_evaluation"])
+    further = [storage.upstream(context, key) for key in further_sweep_evaluations()]
+    sweep["further_evaluations"] = [p.model_dump() for p in further]  # recorded as pointers, whatever the outcome
     if sweep["forced"]:
         reason = ("the sweep ran with force=True (evaluation_lock not checked in its run), so its best trial is not promoted "
                   "automatically; `tunix-rt registry promote` can register it by hand through the registry's guards")
@@ -64,7 +71,7 @@ def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromo
         name, checkpoint.resolve(root), checkpoint.sha256, evaluation.resolve(root),
         source_asset=f"tuning_sweep/{sweep['sweep_id']}/{sweep['best_trial']}", run_id=context.run.run_id,
         data_version=data_version(materialization(context.instance, "tuning_sweep", context.run.run_id)) or "",
-        promoted_by=config.promoted_by or f"dagster:{context.job_name}")
+        promoted_by=config.promoted_by or f"dagster:{context.job_name}", further=[p.resolve(root) for p in further])
     try:
         failures, _ = all_failures(candidate, model_registry.pins())
         if failures:
@@ -86,7 +93,9 @@ def sweep_registered_model(context: dg.AssetExecutionContext, config: SweepPromo
 def _common(sweep: dict, promoted: bool, reason: str) -> dict[str, dg.MetadataValue]:
     return {"sweep_id": dg.MetadataValue.text(sweep["sweep_id"]), "best_trial": dg.MetadataValue.text(sweep["best_trial"]),
             "best_params": dg.MetadataValue.json(sweep["best_params"]), "promoted": dg.MetadataValue.bool(promoted),
-            "reason": dg.MetadataValue.text(reason)}
+            "reason": dg.MetadataValue.text(reason),
+            # the evaluations of the best trial on the further declared eval sets given to the registry ([] with none declared)
+            "further_evaluations": dg.MetadataValue.json(sweep["further_evaluations"])}
 
 
 def _not_promoted(sweep: dict, name: str, sha256: str, reason: str, gate: dict):

@@ -63,13 +63,18 @@ class TrialOutcome:
     model_dir: Path
 
 
+def trial_device(gpus_per_trial: float) -> str:
+    """The device a trial trains and predicts on: the card Ray reserved for it, else the CPU (never "auto")."""
+    return "cuda" if gpus_per_trial > 0 else "cpu"
+
+
 def trial_settings(inputs: TrialInputs, params: dict[str, Any]) -> tuple[TrainSettings, GenerationSettings]:
     """Training and inference settings of one trial: the base, the sampled params, and the trial's hardware.
 
     The device follows the Ray reservation, never "auto": a CPU trial on a GPU host must not
     take the card, and a GPU trial sees only the card Ray gave it (CUDA_VISIBLE_DEVICES).
     """
-    device = "cuda" if inputs.gpus_per_trial > 0 else "cpu"
+    device = trial_device(inputs.gpus_per_trial)
     threads = max(1, math.ceil(inputs.cpus_per_trial))
     # Validated again, so a sampled value outside a field's constraints fails the trial loudly. The
     # hardware is set after validation: it is Ray's reservation, not a user's value, and the machine
