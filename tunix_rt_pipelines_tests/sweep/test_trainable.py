@@ -31,6 +31,15 @@ def test_trial_hardware_follows_the_reservation(trial_inputs, cpus, gpus, device
     assert training.model_dump()["learning_rate"] == 0.01
 
 
+def test_a_multi_worker_trial_threads_follow_its_workers(trial_inputs):
+    # the Ray Train workers train, each with its own reserved CPUs: that is the thread count recorded
+    inputs = dataclasses.replace(trial_inputs, cpus_per_trial=1.0,
+                                 training=trial_inputs.training.model_copy(update={"num_workers": 2, "cpus_per_worker": 3}))
+    training, inference = trial_settings(inputs, {"learning_rate": 0.01})
+    assert (training.num_workers, training.cpus_per_worker, training.num_threads) == (2, 3, 3)
+    assert (training.device, inference.device) == ("cpu", "cpu")
+
+
 def test_attempts_are_counted(tmp_path):
     assert count_attempts(tmp_path / "t") == 0
     assert record_attempt(tmp_path / "t") == 1

@@ -5,6 +5,7 @@ check passed in the same run (`sweep_job` includes it), or `force=True`, which t
 record. The sweep lives in `<artifacts>/tuning/<sweep id>/` and resumes from there.
 """
 
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -34,6 +35,7 @@ from tunix_rt_pipelines.lib.sweep.results import (
 from tunix_rt_pipelines.lib.sweep.sampling import plan_trials
 from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
 from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
+from tunix_rt_pipelines.lib.sweep.trial_resources import TrialDoesNotFit, trial_concurrency, trial_need
 from tunix_rt_pipelines.lib.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
 from tunix_rt_pipelines.lib.training.settings import TrainSettings
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
@@ -106,6 +108,19 @@ def build_plan(config: SweepConfig, sweep_dir: Path, inputs: dict) -> SweepPlan:
                      retry_failed=config.retry_failed_trials, reuse_workers=config.reuse_workers)
 
 
+def reserve_trials(context: dg.AssetExecutionContext, plan: SweepPlan, cluster: dict) -> SweepPlan:
+    """Multi-worker trials: cap the trials running at once so their drivers and Ray Train workers all fit
+    the cluster together (trial_resources.py); one-worker trials are left to Tune's own reservation."""
+    training = plan.inputs.training
+    if training.num_workers < 2:
+        return plan
+    need = trial_need(plan.inputs.cpus_per_trial, plan.inputs.gpus_per_trial, training)
+    cap = trial_concurrency(cluster, need, plan.max_concurrent_trials)  # raises TrialDoesNotFit
+    context.log.info(f"each trial reserves {need.total} (driver {need.driver} + {training.num_workers} Ray Train workers {need.workers}); "
+                     f"{cap} trial(s) at once (max_concurrent_trials={plan.max_concurrent_trials})")
+    return dataclasses.replace(plan, max_concurrent_trials=cap)
+
+
 PRIMARY = primary_asset()  # the primary eval set's asset (golden_v1 unless tunix_rt.yaml declares another): trials are scored on it
 
 
@@ -128,8 +143,9 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, ray: Ra
         claim_sweep_dir(sweep_dir, identity)
         with ray.session(config.ray_address) as cluster:
             context.log.info(f"sweep {sweep_id} in {sweep_dir} on Ray {cluster}")
+            plan = reserve_trials(context, plan, cluster)
             run = run_sweep(plan)
-    except (SweepConflict, SweepInterrupted) as exc:
+    except (SweepConflict, SweepInterrupted, TrialDoesNotFit) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
 
     best = best_trial(run.records)
