@@ -8,7 +8,11 @@ Ray's logical CPUs are not the machine's cores: the 3-CPU Ray runs on 2 cores, w
 driver waits while its 2 workers train. A 2-CPU Ray cannot hold one trial (the 2 workers fill it
 and the driver reserves 1 CPU beside them), which is the refused case."""
 
+import contextlib
 import json
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +25,22 @@ from tunix_rt_pipelines_tests.testing_utils import require_ray
 pytestmark = [pytest.mark.slow, require_ray]
 
 TWO_WORKERS = {**SMOKE_TRAINING, "num_workers": 2, "cpus_per_worker": 1}  # batch_size 8: 4 rows per worker
+# Trials whose drivers hold the CPUs their own workers wait for never end (Ray Train retries a worker
+# group that cannot start without limit), so a broken cap would hang, not fail: stop the sweep after this.
+WATCHDOG_S = 600
+
+
+@contextlib.contextmanager
+def watchdog(seconds: float):
+    """SIGUSR1 to this process after `seconds`: Ray Tune's own handler stops the sweep gracefully and the
+    step fails with 'the sweep stopped with N of M trials finished', so a hang fails the test."""
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _last_result(trial_dir: Path) -> dict:
@@ -31,7 +51,8 @@ def _last_result(trial_dir: Path) -> dict:
 def test_two_worker_trials_run_one_at_a_time_on_a_cluster_that_holds_one(tmp_path, tiny_model_dir, instance):
     config = smoke_config(training=TWO_WORKERS, max_concurrent_trials=2)  # 2 asked for; 2 × 3 CPUs do not fit 3
     start = time.perf_counter()
-    result = run_sweep_job(instance, resources(tmp_path, tiny_model_dir, num_cpus=3), config)
+    with watchdog(WATCHDOG_S):
+        result = run_sweep_job(instance, resources(tmp_path, tiny_model_dir, num_cpus=3), config)
     print(f"2 trials x 2 Ray Train workers: sweep_job {time.perf_counter() - start:.1f}s")
     assert result.success, step_failure(result)
     md = sweep_metadata(result)

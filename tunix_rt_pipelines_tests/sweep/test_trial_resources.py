@@ -1,10 +1,15 @@
 """Trial reservation contract: a multi-worker trial needs its driver plus num_workers × the per-worker
 resources; the trials running at once are capped by the whole trials the cluster holds (never above
-what the sweep asked for); a trial that could never fit is refused in one line naming the fields to change."""
+what the sweep asked for); a trial that could never fit is refused in one line naming the fields to change;
+the plan Tune runs carries the cap, and a one-worker sweep's plan is never touched."""
+
+import dataclasses
+from pathlib import Path
 
 import pytest
 
 from tunix_rt_pipelines.lib.sweep.trial_resources import TrialDoesNotFit, trial_concurrency, trial_need
+from tunix_rt_pipelines.lib.sweep.tuner import SweepPlan, reserve_trials
 from tunix_rt_pipelines.lib.training.settings import TrainSettings
 
 
@@ -70,3 +75,25 @@ def test_a_trial_that_can_never_fit_is_refused_in_one_line(cluster, cpus_per_tri
     with pytest.raises(TrialDoesNotFit) as refused:
         trial_concurrency(cluster, trial_need(cpus_per_trial, gpus_per_trial, training), requested=4)
     assert str(refused.value) == message and "\n" not in message
+
+
+def _plan(trial_inputs, workers: int, max_concurrent: int) -> SweepPlan:
+    training = trial_inputs.training.model_copy(update={"num_workers": workers, "cpus_per_worker": 1})
+    return SweepPlan(sweep_dir=Path("unused"), space={}, inputs=dataclasses.replace(trial_inputs, training=training), num_samples=4,
+                     seed=0, metric="answer_correctness", mode="max", max_concurrent_trials=max_concurrent)
+
+
+@pytest.mark.parametrize(
+    ("workers", "cluster", "max_concurrent", "expected"),
+    [
+        (2, {"CPU": 3.0}, 4, 1),   # the plan Tune runs holds one whole trial (driver 1 + 2 workers)
+        (2, {"CPU": 12.0}, 3, 3),  # room for 4: what was asked for
+        (1, {"CPU": 0.5}, 4, 4),   # one-worker sweep: untouched, Tune's own reservation already covers the trial
+    ],
+)
+def test_the_plan_tune_runs_carries_the_cap(trial_inputs, workers, cluster, max_concurrent, expected):
+    plan = _plan(trial_inputs, workers, max_concurrent)
+    reserved, need = reserve_trials(plan, cluster)
+    assert reserved.max_concurrent_trials == expected
+    assert (need is None) == (workers == 1)
+    assert dataclasses.replace(reserved, max_concurrent_trials=max_concurrent) == plan  # nothing else changes

@@ -5,7 +5,6 @@ check passed in the same run (`sweep_job` includes it), or `force=True`, which t
 record. The sweep lives in `<artifacts>/tuning/<sweep id>/` and resumes from there.
 """
 
-import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -35,8 +34,16 @@ from tunix_rt_pipelines.lib.sweep.results import (
 from tunix_rt_pipelines.lib.sweep.sampling import plan_trials
 from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
 from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
-from tunix_rt_pipelines.lib.sweep.trial_resources import TrialDoesNotFit, trial_concurrency, trial_need
-from tunix_rt_pipelines.lib.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
+from tunix_rt_pipelines.lib.sweep.trial_resources import TrialDoesNotFit
+from tunix_rt_pipelines.lib.sweep.tuner import (
+    SweepConflict,
+    SweepInterrupted,
+    SweepPlan,
+    claim_sweep_dir,
+    reserve_trials,
+    run_sweep,
+    sweep_key,
+)
 from tunix_rt_pipelines.lib.training.settings import TrainSettings
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -108,19 +115,6 @@ def build_plan(config: SweepConfig, sweep_dir: Path, inputs: dict) -> SweepPlan:
                      retry_failed=config.retry_failed_trials, reuse_workers=config.reuse_workers)
 
 
-def reserve_trials(context: dg.AssetExecutionContext, plan: SweepPlan, cluster: dict) -> SweepPlan:
-    """Multi-worker trials: cap the trials running at once so their drivers and Ray Train workers all fit
-    the cluster together (trial_resources.py); one-worker trials are left to Tune's own reservation."""
-    training = plan.inputs.training
-    if training.num_workers < 2:
-        return plan
-    need = trial_need(plan.inputs.cpus_per_trial, plan.inputs.gpus_per_trial, training)
-    cap = trial_concurrency(cluster, need, plan.max_concurrent_trials)  # raises TrialDoesNotFit
-    context.log.info(f"each trial reserves {need.total} (driver {need.driver} + {training.num_workers} Ray Train workers {need.workers}); "
-                     f"{cap} trial(s) at once (max_concurrent_trials={plan.max_concurrent_trials})")
-    return dataclasses.replace(plan, max_concurrent_trials=cap)
-
-
 PRIMARY = primary_asset()  # the primary eval set's asset (golden_v1 unless tunix_rt.yaml declares another): trials are scored on it
 
 
@@ -143,7 +137,10 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, ray: Ra
         claim_sweep_dir(sweep_dir, identity)
         with ray.session(config.ray_address) as cluster:
             context.log.info(f"sweep {sweep_id} in {sweep_dir} on Ray {cluster}")
-            plan = reserve_trials(context, plan, cluster)
+            plan, need = reserve_trials(plan, cluster)
+            if need is not None:  # multi-worker trials: say what one holds and how many run at once
+                context.log.info(f"each trial reserves {need.total} (driver {need.driver} + {need.num_workers} Ray Train workers "
+                                 f"{need.workers}); {plan.max_concurrent_trials} at once (asked for {config.max_concurrent_trials})")
             run = run_sweep(plan)
     except (SweepConflict, SweepInterrupted, TrialDoesNotFit) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None

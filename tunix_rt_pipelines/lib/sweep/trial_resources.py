@@ -10,10 +10,12 @@ is the driver (it reserves `cpus_per_trial`/`gpus_per_trial`, launches the `Torc
 predicts and evaluates), and the trainer asks Ray for a placement group of its own for the
 `num_workers` workers. Tune's reservation covers only the driver, so Tune alone would start as
 many drivers as the cluster has CPUs for, and their Train runs would then wait for each other's
-workers (Ray Train gives up after `RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S`, 60 s by default, and
-fails the trial). Ray's answer is `max_concurrent_trials`, computed from the limiting cluster
-resource and what one trial needs: `trial_concurrency` does exactly that, and refuses a trial
-that could never fit.
+workers: Ray Train retries a worker group that does not start within
+`RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S` (60 s) with no limit (`controller_failure_limit=-1`),
+so drivers holding the CPUs their own workers need wait forever (the slow test hung with 2 of 3
+CPUs held by two drivers when the cap was switched off). Ray's answer is `max_concurrent_trials`,
+computed from the limiting cluster resource and what one trial needs: `trial_concurrency` does
+exactly that, and refuses a trial that could never fit.
 
 Pure module: plain numbers in, plain numbers out (the caller reads `ray.cluster_resources()`).
 """
