@@ -124,6 +124,7 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
     traces = load_rows(inputs.traces_dir, inputs.traces)
     train_started = time.time()
     if training.num_workers > 1:  # a Ray Train run inside this trial, on workers of its own (trial_resources.py)
+        require_train_v2()
         result = train_data_parallel(inputs.base_dir, traces, training, work / "training", builtin_base=inputs.builtin_base)
     else:
         result = train(inputs.base_dir, traces, training, work / "training", builtin_base=inputs.builtin_base)
@@ -151,6 +152,20 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
         "trial_seconds": time.perf_counter() - start,
     }
     return TrialOutcome(metrics=metrics, model_dir=result.model_dir)
+
+
+def require_train_v2() -> None:
+    """Refuse a multi-worker trial when this process runs Ray Train v1 (`RAY_TRAIN_V2_ENABLED=0`).
+
+    Ray 2.60 defaults to v2, where a trainer launched from a Tune trial is a Train run of its own
+    with its own placement group (what trial_resources.py reserves for). v1's trainer inside a Tune
+    trial is the deprecated `Tuner(trainer)` design, with other reservations; it is not supported here.
+    """
+    from ray.train.v2._internal.constants import V2_ENABLED_ENV_VAR, is_v2_enabled  # Ray's own switch, read as Ray reads it
+
+    if not is_v2_enabled():
+        raise RuntimeError(f"{V2_ENABLED_ENV_VAR}={os.environ.get(V2_ENABLED_ENV_VAR)!r} turns Ray Train v2 off in this trial's "
+                           f"process, and multi-worker sweep trials need it: unset {V2_ENABLED_ENV_VAR} (v2 is Ray 2.60's default)")
 
 
 def run_trial(params: dict[str, Any], inputs: TrialInputs) -> None:
