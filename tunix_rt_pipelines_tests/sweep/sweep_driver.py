@@ -17,7 +17,7 @@ from tunix_rt_pipelines.lib.datasets.declared import declared_datasets
 from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
 from tunix_rt_pipelines.lib.models.loading import describe_folder
 from tunix_rt_pipelines.lib.pointer import Pointer
-from tunix_rt_pipelines.lib.sweep.tuner import SweepInterrupted, claim_sweep_dir, run_sweep, sweep_key
+from tunix_rt_pipelines.lib.sweep.tuner import SweepInterrupted, claim_sweep_dir, reserve_trials, run_sweep, sweep_key
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.sweep.conftest import dataset_ref
@@ -36,10 +36,11 @@ def main(argv: list[str]) -> int:
     sweep_dir = ProjectStorage(artifacts_dir=args["artifacts"]).artifacts_path("tuning", config.sweep_id or sweep_key(identity))
     claim_sweep_dir(sweep_dir, identity)
     print(f"SWEEP_DIR {sweep_dir}", flush=True)
-    with RayResource(num_cpus=args.get("num_cpus", 1)).session():
+    plan = build_plan(config, sweep_dir, {"base_dir": checkpoint.path, "traces": traces, "traces_dir": REAL_DATASETS / traces_key,
+                                          "golden": golden, "golden_dir": REAL_DATASETS / GOLDEN_KEY, "spec_sha256": spec})
+    with RayResource(num_cpus=args.get("num_cpus", 1)).session() as cluster:
         try:
-            run_sweep(build_plan(config, sweep_dir, {"base_dir": checkpoint.path, "traces": traces, "traces_dir": REAL_DATASETS / traces_key,
-                                                     "golden": golden, "golden_dir": REAL_DATASETS / GOLDEN_KEY, "spec_sha256": spec}))
+            run_sweep(reserve_trials(plan, cluster)[0])
         except SweepInterrupted as exc:
             print(f"INTERRUPTED {exc}", flush=True)
             return 3

@@ -83,9 +83,29 @@ def test_run_config_accepts_the_typed_config(sweep_job_def):
     assert resolved["search_space"] == {"seed": {"type": "choice", "values": [0, 1]}}
 
 
-def test_multi_worker_trials_are_refused_with_what_to_set():
-    with pytest.raises(ValidationError, match=r"training.num_workers=2: sweep trials train in one process each .* set training.num_workers: 1"):
-        SweepConfig(training={"num_workers": 2})
+def test_multi_worker_trials_are_accepted_and_their_resources_change_the_id():
+    config = SweepConfig(training={"num_workers": 2, "cpus_per_worker": 1})
+    assert config.training.num_workers == 2
+    assert config.identity()["training"]["num_workers"] == 2  # data-parallel training changes the weights' last bits
+    assert config.identity() != SweepConfig().identity()
+    assert "num_workers" not in config.dimensions()  # resources, never searched
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        # a choice that holds a batch 2 workers cannot split
+        ({"batch_size": {"type": "choice", "values": [16, 15]}},
+         r"search_space.batch_size: \[15\] cannot be split across training.num_workers=2: use multiples of 2"),
+        # a range can sample an odd batch: only a choice can promise multiples
+        ({"batch_size": {"type": "randint", "min": 8, "max": 32}},
+         r"search_space.batch_size: with training.num_workers=2 give a choice of multiples of 2 \(a randint range"),
+    ],
+)
+def test_a_searched_batch_the_workers_cannot_split_is_refused(space, message):
+    with pytest.raises(ValidationError, match=message):
+        SweepConfig(training={"num_workers": 2}, search_space=space, num_samples=2)
+    SweepConfig(training={"num_workers": 1}, search_space=space, num_samples=2)  # one worker splits nothing: the same space is fine
 
 
 def test_a_one_worker_sweep_keeps_its_id_when_ray_train_settings_exist():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tunix_rt_pipelines.lib.models.loading import folder_sha256
-from tunix_rt_pipelines.lib.sweep.trainable import count_attempts, evaluate_trial, record_attempt, trial_settings
+from tunix_rt_pipelines.lib.sweep.trainable import count_attempts, evaluate_trial, record_attempt, require_train_v2, trial_settings
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,36 @@ def test_trial_hardware_follows_the_reservation(trial_inputs, cpus, gpus, device
     assert training.learning_rate == 0.01 and training.max_steps == 7 and isinstance(training.max_steps, int)
     assert training.batch_size == 8  # from the base config, not searched
     assert training.model_dump()["learning_rate"] == 0.01
+
+
+def test_a_multi_worker_trial_threads_follow_its_workers(trial_inputs):
+    # the Ray Train workers train, each with its own reserved CPUs: that is the thread count recorded
+    inputs = dataclasses.replace(trial_inputs, cpus_per_trial=1.0,
+                                 training=trial_inputs.training.model_copy(update={"num_workers": 2, "cpus_per_worker": 3}))
+    training, inference = trial_settings(inputs, {"learning_rate": 0.01})
+    assert (training.num_workers, training.cpus_per_worker, training.num_threads) == (2, 3, 3)
+    assert (training.device, inference.device) == ("cpu", "cpu")
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        (None, False),     # unset: Ray 2.60's default is v2
+        ("1", False),
+        ("0", True),       # v1: the deprecated Tuner(trainer) design, refused before any worker starts
+        ("false", True),   # Ray's own parser: false means off
+    ],
+)
+def test_multi_worker_trials_need_ray_train_v2(monkeypatch, value, refused):
+    if value is None:
+        monkeypatch.delenv("RAY_TRAIN_V2_ENABLED", raising=False)
+    else:
+        monkeypatch.setenv("RAY_TRAIN_V2_ENABLED", value)
+    if refused:
+        with pytest.raises(RuntimeError, match=f"RAY_TRAIN_V2_ENABLED='{value}' turns Ray Train v2 off .* unset RAY_TRAIN_V2_ENABLED"):
+            require_train_v2()
+    else:
+        require_train_v2()
 
 
 def test_attempts_are_counted(tmp_path):

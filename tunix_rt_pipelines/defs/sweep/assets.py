@@ -34,7 +34,16 @@ from tunix_rt_pipelines.lib.sweep.results import (
 from tunix_rt_pipelines.lib.sweep.sampling import plan_trials
 from tunix_rt_pipelines.lib.sweep.search_space import integer_keys
 from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs
-from tunix_rt_pipelines.lib.sweep.tuner import SweepConflict, SweepInterrupted, SweepPlan, claim_sweep_dir, run_sweep, sweep_key
+from tunix_rt_pipelines.lib.sweep.trial_resources import TrialDoesNotFit
+from tunix_rt_pipelines.lib.sweep.tuner import (
+    SweepConflict,
+    SweepInterrupted,
+    SweepPlan,
+    claim_sweep_dir,
+    reserve_trials,
+    run_sweep,
+    sweep_key,
+)
 from tunix_rt_pipelines.lib.training.settings import TrainSettings
 from tunix_rt_pipelines.resources.ray_cluster import RayResource
 from tunix_rt_pipelines.resources.storage import ProjectStorage
@@ -128,8 +137,12 @@ def tuning_sweep(context: dg.AssetExecutionContext, config: SweepConfig, ray: Ra
         claim_sweep_dir(sweep_dir, identity)
         with ray.session(config.ray_address) as cluster:
             context.log.info(f"sweep {sweep_id} in {sweep_dir} on Ray {cluster}")
+            plan, need = reserve_trials(plan, cluster)
+            if need is not None:  # multi-worker trials: say what one holds and how many run at once
+                context.log.info(f"each trial reserves {need.total} (driver {need.driver} + {need.num_workers} Ray Train workers "
+                                 f"{need.workers}); {plan.max_concurrent_trials} at once (asked for {config.max_concurrent_trials})")
             run = run_sweep(plan)
-    except (SweepConflict, SweepInterrupted) as exc:
+    except (SweepConflict, SweepInterrupted, TrialDoesNotFit) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
 
     best = best_trial(run.records)

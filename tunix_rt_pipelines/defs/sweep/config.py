@@ -53,14 +53,18 @@ class SweepConfig(dg.Config):
     training: TrainingConfig = Field(
         default_factory=TrainingConfig,
         description="Training settings every trial starts from; the search space overrides the keys it names. "
-                    "device and num_threads are set from the per-trial resources.")
+                    "device and num_threads are set from the per-trial resources. num_workers > 1 makes every trial a "
+                    "Ray Train run of that many workers (cpus_per_worker/gpus_per_worker each), launched by the trial; "
+                    "max_concurrent_trials is then capped so all trials' drivers and workers fit the cluster at once.")
     inference: InferenceConfig = Field(
         default_factory=InferenceConfig,
         description="Generation settings used to score each trial on golden-v1 (same as the main graph's by default).")
     # --- how it runs
-    max_concurrent_trials: int = Field(default=1, ge=1, le=256, description="Trials running at once (Ray also caps this by free CPUs/GPUs).")
+    max_concurrent_trials: int = Field(default=1, ge=1, le=256, description="Trials running at once (Ray also caps this by free CPUs/GPUs; "
+                                       "with training.num_workers > 1, by whole trials, driver plus workers, that fit the cluster).")
     max_failures: int = Field(default=0, ge=0, le=1000, description="Trials allowed to fail; with more failures the sweep fails (after recording them all).")
-    cpus_per_trial: float = Field(default=1.0, gt=0, le=1024, allow_inf_nan=False, description="CPUs Ray reserves per trial; also the trial's torch thread count (rounded up).")
+    cpus_per_trial: float = Field(default=1.0, gt=0, le=1024, allow_inf_nan=False, description="CPUs Ray reserves per trial; also the trial's torch thread count (rounded up). "
+                                  "With training.num_workers > 1: the trial driver's, which predicts and evaluates; its workers reserve their own.")
     gpus_per_trial: float = Field(default=0.0, ge=0, le=64, allow_inf_nan=False, description="GPUs Ray reserves per trial: 0 = CPU only, 1 = a card each; "
                                                                   "fractions share a card on purpose.")
     reuse_workers: bool = Field(default=True, description="Run trials one after another in the same Ray worker process: saves "
@@ -93,15 +97,21 @@ class SweepConfig(dg.Config):
         space = parse_search_space(value, TrainSettings.model_fields)
         return {key: dim.model_dump() for key, dim in space.items()}
 
-    @field_validator("training")
-    @classmethod
-    def _one_worker_per_trial(cls, value: TrainingConfig) -> TrainingConfig:
-        # A trial trains in its own Tune worker with cpus_per_trial threads; multi-worker (Ray Train) trials
-        # need Tune to reserve every worker of a trial at once, which is not built yet.
-        if value.num_workers != 1:
-            raise ValueError(f"training.num_workers={value.num_workers}: sweep trials train in one process each (trials run in "
-                             "parallel across the Ray cluster instead); set training.num_workers: 1 for the sweep")
-        return value
+    @model_validator(mode="after")
+    def _batches_split_across_workers(self) -> "SweepConfig":
+        # A multi-worker trial splits batch_size evenly over its Ray Train workers (TrainSettings refuses
+        # the rest): refuse a space that could sample a batch_size they cannot split, before any trial runs.
+        n, dim = self.training.num_workers, self.dimensions().get("batch_size")
+        if n < 2 or dim is None:
+            return self
+        if dim.type != "choice":
+            raise ValueError(f"search_space.batch_size: with training.num_workers={n} give a choice of multiples of {n} "
+                             f"(a {dim.type} range can sample a batch_size that {n} workers cannot split)")
+        bad = [v for v in dim.values if int(v) % n]
+        if bad:
+            raise ValueError(f"search_space.batch_size: {bad} cannot be split across training.num_workers={n}: "
+                             f"use multiples of {n} (each worker takes batch_size / {n} rows)")
+        return self
 
     @field_validator("sweep_id")
     @classmethod

@@ -1,5 +1,10 @@
 """One sweep trial: the graph's own train -> predict -> evaluate on golden-v1, reported to Ray Tune.
 
+With `training.num_workers > 1` the training step is a Ray Train run launched from the trial
+(`ray_train.train_data_parallel`, Ray's documented Train-v2-inside-Tune pattern); the trial itself
+is its driver and then predicts and evaluates as a one-worker trial does. How many such trials
+may run at once is decided before the sweep starts (`trial_resources.py`).
+
 `evaluate_trial` is the whole trial as a plain function (tests call it without Ray);
 `run_trial` is the Ray Tune function trainable around it. A trial that raises is left to
 raise: Ray records it as failed with its error, and nothing ever turns a failure into a score.
@@ -8,6 +13,7 @@ Layout of one trial's folder, `<sweep>/trials/<trial id>/`:
 
     attempts.jsonl     one line per start of this trial (a resumed sweep must not add lines to finished trials)
     training/          `train()`'s folder: resumable checkpoints while it runs, then the model
+                       (`train_data_parallel`'s for a multi-worker trial: the same layout)
     predictions/       predictions.jsonl, predictions_meta.json
     evaluation/        evaluation.json (per-item results)
 
@@ -76,6 +82,8 @@ def trial_settings(inputs: TrialInputs, params: dict[str, Any]) -> tuple[TrainSe
     """
     device = trial_device(inputs.gpus_per_trial)
     threads = max(1, math.ceil(inputs.cpus_per_trial))
+    if inputs.training.num_workers > 1:  # the Ray Train workers train, each on its own reserved CPUs (ray_train.py)
+        threads = inputs.training.cpus_per_worker
     # Validated again, so a sampled value outside a field's constraints fails the trial loudly. The
     # hardware is set after validation: it is Ray's reservation, not a user's value, and the machine
     # that checks it (the driver) need not be the one with the card.
@@ -113,11 +121,19 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
     from tunix_rt_pipelines.lib.evaluation.evaluate import evaluate_predictions
     from tunix_rt_pipelines.lib.inference.predict import predict
     from tunix_rt_pipelines.lib.models.loading import describe_folder
+    from tunix_rt_pipelines.lib.training.ray_train import train_data_parallel
     from tunix_rt_pipelines.lib.training.train import train
 
     start = time.perf_counter()
     training, inference = trial_settings(inputs, params)
-    result = train(inputs.base_dir, load_rows(inputs.traces_dir, inputs.traces), training, work / "training", builtin_base=inputs.builtin_base)
+    traces = load_rows(inputs.traces_dir, inputs.traces)
+    train_started = time.time()
+    if training.num_workers > 1:  # a Ray Train run inside this trial, on workers of its own (trial_resources.py)
+        require_train_v2()
+        result = train_data_parallel(inputs.base_dir, traces, training, work / "training", builtin_base=inputs.builtin_base)
+    else:
+        result = train(inputs.base_dir, traces, training, work / "training", builtin_base=inputs.builtin_base)
+    train_ended = time.time()
     model = describe_folder("sweep-trial", result.model_dir)
     items = load_rows(inputs.golden_dir, inputs.golden)
     predictions = predict(result.model_dir, model.sha256, items, inputs.golden.sha256, inference, work / "predictions")
@@ -131,12 +147,30 @@ def evaluate_trial(params: dict[str, Any], inputs: TrialInputs, work: Path) -> T
         "final_loss": result.final_loss,
         "train_steps": result.steps,
         "train_seconds": result.wall_seconds,
+        # when this trial's training ran (wall clock, Unix seconds, Ray Train's start-up included) and on how many workers
+        "train_started_at": train_started,
+        "train_ended_at": train_ended,
+        "train_workers": training.num_workers,
         "model_sha256": model.sha256,
         "evaluator": evaluation.evaluator,
         "evaluation_path": str(evaluation.path),
         "trial_seconds": time.perf_counter() - start,
     }
     return TrialOutcome(metrics=metrics, model_dir=result.model_dir)
+
+
+def require_train_v2() -> None:
+    """Refuse a multi-worker trial when this process runs Ray Train v1 (`RAY_TRAIN_V2_ENABLED=0`).
+
+    Ray 2.60 defaults to v2, where a trainer launched from a Tune trial is a Train run of its own
+    with its own placement group (what trial_resources.py reserves for). v1's trainer inside a Tune
+    trial is the deprecated `Tuner(trainer)` design, with other reservations; it is not supported here.
+    """
+    from ray.train.v2._internal.constants import V2_ENABLED_ENV_VAR, is_v2_enabled  # Ray's own switch, read as Ray reads it
+
+    if not is_v2_enabled():
+        raise RuntimeError(f"{V2_ENABLED_ENV_VAR}={os.environ.get(V2_ENABLED_ENV_VAR)!r} turns Ray Train v2 off in this trial's "
+                           f"process, and multi-worker sweep trials need it: unset {V2_ENABLED_ENV_VAR} (v2 is Ray 2.60's default)")
 
 
 def run_trial(params: dict[str, Any], inputs: TrialInputs) -> None:

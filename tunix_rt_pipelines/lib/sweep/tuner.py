@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from tunix_rt_pipelines.lib.sweep.results import FAILED, SUCCEEDED, UNFINISHED, 
 from tunix_rt_pipelines.lib.sweep.sampling import plan_trials
 from tunix_rt_pipelines.lib.sweep.search_space import to_tune_domains
 from tunix_rt_pipelines.lib.sweep.trainable import TrialInputs, count_attempts, run_trial
+from tunix_rt_pipelines.lib.sweep.trial_resources import TrialNeed, trial_concurrency, trial_need
 
 EXPERIMENT = "experiment"
 IDENTITY_FILE = "sweep.json"
@@ -120,6 +121,23 @@ def trial_record(result: Any, work_root: Path, metric: str) -> TrialRecord:
         checkpoint_path=result.checkpoint.path if result.checkpoint else None, model_sha256=metrics.get("model_sha256"),
         evaluation_path=metrics.get("evaluation_path"), **common,
     )
+
+
+def reserve_trials(plan: SweepPlan, cluster: Mapping[str, float]) -> tuple[SweepPlan, TrialNeed | None]:
+    """The plan with `max_concurrent_trials` capped so multi-worker trials (drivers and Ray Train workers)
+    all fit `cluster` at once (trial_resources.py); a one-worker sweep's plan is returned unchanged.
+
+    Returns:
+        `(plan, need)`: the plan to run and one trial's reservation (None for one-worker trials).
+
+    Raises:
+        TrialDoesNotFit: Not even one trial fits the cluster.
+    """
+    inputs = plan.inputs
+    if inputs.training.num_workers < 2:
+        return plan, None
+    need = trial_need(inputs.cpus_per_trial, inputs.gpus_per_trial, inputs.training)
+    return replace(plan, max_concurrent_trials=trial_concurrency(cluster, need, plan.max_concurrent_trials)), need
 
 
 def build_tuner(plan: SweepPlan):
