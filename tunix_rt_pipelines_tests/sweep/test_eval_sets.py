@@ -20,6 +20,7 @@ from tunix_rt_pipelines.lib.evaluation.lock import spec_sha256
 from tunix_rt_pipelines.lib.hashing import sha256_file
 from tunix_rt_pipelines.lib.models.loading import folder_sha256
 from tunix_rt_pipelines.lib.sweep.eval_sets import EVAL_SETS_DIR, best_on_eval_set, trial_generation
+from tunix_rt_pipelines.resources.gpu_steps import InProcessGpuSteps
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 from tunix_rt_pipelines_tests.registry.factories import make_eval_set
 from tunix_rt_pipelines_tests.sweep.conftest import SMOKE_INFERENCE
@@ -134,7 +135,7 @@ def materialize_best_evaluation(tmp_path: Path, model_dir: Path, instance, datas
                                               **storage.pointer_metadata(tmp_path / "datasets" / KEY, dataset.sha256)})
 
     result = dg.materialize([stub_sweep, stub_spec, stub_set, sweep_best_evaluation(KEY)], instance=instance, raise_on_error=False,
-                            resources={"storage": storage})
+                            resources={"storage": storage, "gpu_steps": InProcessGpuSteps()})
     return result, storage
 
 

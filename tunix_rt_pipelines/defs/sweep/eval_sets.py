@@ -11,6 +11,7 @@ only its own evaluation (and the promotion) stale, never the sweep, whose trials
 With no further set declared there is no such asset and the sweep's graph is unchanged.
 """
 
+import contextlib
 import json
 
 import dagster as dg
@@ -18,11 +19,11 @@ import dagster as dg
 from tunix_rt_pipelines.defs.evaluation.lock_check import spec_sha256_of
 from tunix_rt_pipelines.defs.metadata import rounded
 from tunix_rt_pipelines.lib.datasets.declared import asset_name, declared_datasets
-from tunix_rt_pipelines.lib.datasets.refs import DatasetError, load_rows
+from tunix_rt_pipelines.lib.evaluation.evaluate import read_evaluation
 from tunix_rt_pipelines.lib.hashing import sha256_file
-from tunix_rt_pipelines.lib.models.loading import ModelLoadError
 from tunix_rt_pipelines.lib.pointer import Pointer
-from tunix_rt_pipelines.lib.sweep.eval_sets import best_on_eval_set, trial_generation
+from tunix_rt_pipelines.lib.sweep.eval_sets import best_on_eval_set_request, trial_generation
+from tunix_rt_pipelines.resources.gpu_steps import GpuStepRunner
 from tunix_rt_pipelines.resources.storage import ProjectStorage
 
 PREFIX = "sweep_best_evaluation__"
@@ -33,7 +34,8 @@ def further_sweep_evaluations() -> list[str]:
     return [f"{PREFIX}{asset_name(key)}" for key in declared_datasets().extra_eval_sets]
 
 
-def run_best_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, dataset_asset: str) -> dg.MaterializeResult:
+def run_best_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, gpu_steps: GpuStepRunner,
+                        dataset_asset: str) -> dg.MaterializeResult:
     """Predict and score eval set `dataset_asset` with the checkpoint, settings and evaluator `tuning_sweep` recorded."""
     root = storage.artifacts_root()
     sweep = {k: v.value for k, v in storage.upstream_metadata(context, "tuning_sweep").items()}
@@ -44,13 +46,17 @@ def run_best_evaluation(context: dg.AssetExecutionContext, storage: ProjectStora
         raise dg.Failure(description=f"sweep {sweep['sweep_id']} was scored under spec {payload['inputs']['spec_sha256'][:12]}, the "
                                      f"evaluation spec is now {spec_sha256[:12]}: re-run tuning_sweep first", allow_retries=False)
     checkpoint = Pointer(**sweep["best_checkpoint"])
-    dataset, dataset_dir = storage.upstream_dataset(context, dataset_asset)
+    dataset, _ = storage.upstream_dataset(context, dataset_asset)
     try:
-        predictions, evaluation = best_on_eval_set(
-            checkpoint.resolve(root), checkpoint.sha256, load_rows(dataset_dir, dataset), dataset, trial_generation(payload["config"]),
-            spec_sha256, results_path.parent, model_name=f"tuning_sweep/{sweep['sweep_id']}/{sweep['best_trial']}")
-    except (DatasetError, ModelLoadError, ValueError) as exc:
+        settings = trial_generation(payload["config"])
+    except ValueError as exc:
         raise dg.Failure(description=f"best trial {sweep['best_trial']} on {dataset.key}: {exc}", allow_retries=False) from None
+    step = best_on_eval_set_request(checkpoint, dataset, storage.upstream(context, dataset_asset), settings, spec_sha256,
+                                    storage.pointer(results_path.parent, ""),
+                                    model_name=f"tuning_sweep/{sweep['sweep_id']}/{sweep['best_trial']}")
+    out = gpu_steps.run(context, step, root, contextlib.nullcontext)  # where the gpu pool's work runs (a Ray job on a cluster)
+    evaluation, _ = read_evaluation(Pointer(path=out["evaluation"], sha256="").resolve(root))
+    predictions = Pointer(**out["predictions"])
     digest = sha256_file(evaluation.path)
     return dg.MaterializeResult(
         data_version=dg.DataVersion(digest),
@@ -62,9 +68,9 @@ def run_best_evaluation(context: dg.AssetExecutionContext, storage: ProjectStora
             "evaluator": dg.MetadataValue.text(evaluation.evaluator), "spec_sha256": dg.MetadataValue.text(evaluation.spec_sha256),
             "dataset": dg.MetadataValue.text(evaluation.dataset_key), "dataset_sha256": dg.MetadataValue.text(evaluation.dataset_sha256),
             "model_sha256": dg.MetadataValue.text(evaluation.model_sha256),
-            "decoder": dg.MetadataValue.text(predictions.decoder),
+            "decoder": dg.MetadataValue.text(out["decoder"]),
             # the predictions the score was computed from (the evaluation.json itself is the pointer below)
-            "predictions": dg.MetadataValue.json(storage.pointer(predictions.path, predictions.predictions_sha256).model_dump()),
+            "predictions": dg.MetadataValue.json(predictions.model_dump()),
             **storage.pointer_metadata(evaluation.path, digest),
         },
     )
@@ -78,8 +84,8 @@ def sweep_best_evaluation(key: str) -> dg.AssetsDefinition:
     @dg.asset(name=f"{PREFIX}{dataset}", group_name="sweep", pool="gpu", kinds={"pytorch"}, deps=["tuning_sweep", "evaluation_spec", dataset],
               description=f"answer_correctness@v1 of the sweep's best trial on {key}, predicted with the trials' settings "
                           "(recorded on its registry version; the primary set decides).")
-    def best_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage) -> dg.MaterializeResult:
-        return run_best_evaluation(context, storage, dataset)
+    def best_evaluation(context: dg.AssetExecutionContext, storage: ProjectStorage, gpu_steps: GpuStepRunner) -> dg.MaterializeResult:
+        return run_best_evaluation(context, storage, gpu_steps, dataset)
 
     return best_evaluation
 

@@ -18,14 +18,17 @@ another best trial, set or spec in folders of their own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
+from tunix_rt_pipelines.lib.datasets.refs import DatasetError, DatasetRef, load_rows
 from tunix_rt_pipelines.lib.evaluation.evaluate import Evaluation, evaluate_predictions, evaluation_key
+from tunix_rt_pipelines.lib.gpu_step import GpuStep, StepError
 from tunix_rt_pipelines.lib.inference.predict import PredictionsResult, predict, predictions_key
 from tunix_rt_pipelines.lib.inference.settings import GenerationSettings
 from tunix_rt_pipelines.lib.models.devices import check_device
+from tunix_rt_pipelines.lib.pointer import Pointer, pointer_to
 from tunix_rt_pipelines.lib.sweep.trainable import trial_device
 
 EVAL_SETS_DIR = "eval_sets"
@@ -82,3 +85,37 @@ def best_on_eval_set(checkpoint_dir: Path, model_sha256: str, items: list, datas
     predictions = predict(checkpoint_dir, model_sha256, items, dataset.sha256, settings, out, model_name=model_name)
     scored = root / "evaluations" / evaluation_key(predictions.predictions_sha256, dataset.sha256, spec_sha256)
     return predictions, evaluate_predictions(predictions.path, items, dataset, spec_sha256, scored)
+
+
+STEP_FUNCTION = "tunix_rt_pipelines.lib.sweep.eval_sets:best_on_eval_set_step"
+
+
+def best_on_eval_set_request(checkpoint: Pointer, dataset: DatasetRef, dataset_folder: Pointer, settings: GenerationSettings,
+                             spec_sha256: str, sweep_folder: Pointer, model_name: str) -> GpuStep:
+    """`best_on_eval_set` as a GPU step (`lib/gpu_step.py`): it runs where the gpu pool's work runs."""
+    return GpuStep(function=STEP_FUNCTION, request={
+        "checkpoint": checkpoint.model_dump(), "dataset": dataset.model_dump(), "dataset_folder": dataset_folder.model_dump(),
+        "settings": settings.model_dump(), "spec_sha256": spec_sha256, "sweep_folder": sweep_folder.model_dump(), "model_name": model_name})
+
+
+def best_on_eval_set_step(request: dict[str, Any], root: Path, progress: Callable[[str], None]) -> dict[str, Any]:
+    """The step function: `best_on_eval_set` on pointers under `root`; returns the two folders' pointers (relative paths).
+
+    Raises:
+        StepError: Bad data, an unloadable checkpoint, or a device this machine lacks (not retried).
+    """
+    from tunix_rt_pipelines.lib.models.loading import ModelLoadError
+
+    checkpoint, dataset = Pointer(**request["checkpoint"]), DatasetRef(**request["dataset"])
+    try:
+        settings = GenerationSettings.model_validate({**request["settings"], "device": "auto"}).model_copy(
+            update={"device": request["settings"]["device"]})  # the trials' device, checked by best_on_eval_set itself
+        items = load_rows(Pointer(**request["dataset_folder"]).resolve(root), dataset)
+        progress(f"predicting {dataset.key} with the sweep's best trial ({request['model_name']})")
+        predictions, evaluation = best_on_eval_set(checkpoint.resolve(root), checkpoint.sha256, items, dataset, settings,
+                                                   request["spec_sha256"], Pointer(**request["sweep_folder"]).resolve(root),
+                                                   model_name=request["model_name"])
+    except (DatasetError, ModelLoadError, ValueError) as exc:
+        raise StepError(str(exc)) from None
+    return {"predictions": pointer_to(predictions.path, root, predictions.predictions_sha256).model_dump(),
+            "decoder": predictions.decoder, "evaluation": pointer_to(evaluation.path, root, "").path}
