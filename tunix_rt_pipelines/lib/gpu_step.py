@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,6 @@ class GpuStep:
     function: str  # "tunix_rt_pipelines.lib.<concern>.step:<name>"
     request: Mapping[str, Any]  # JSON: pointers relative to the artifact root, settings as dumped
     uses_ray: bool = False  # the function needs a connected Ray (data-parallel training)
-    labels: Mapping[str, str] = field(default_factory=dict)  # shown with the Ray job (step, run)
 
 
 def resolve_function(name: str) -> Callable[..., dict]:
