@@ -34,8 +34,10 @@ ADDRESS_ENV, RESOURCES_ENV = "TUNIX_RT_RAY_JOBS_ADDRESS", "TUNIX_RT_RAY_JOBS_RES
 NUM_CPUS_ENV, NUM_GPUS_ENV = "TUNIX_RT_RAY_JOBS_NUM_CPUS", "TUNIX_RT_RAY_JOBS_NUM_GPUS"
 ARTIFACTS_ENV, PYTHON_ENV = "TUNIX_RT_RAY_JOBS_ARTIFACTS_DIR", "TUNIX_RT_RAY_JOBS_PYTHON"
 ENTRYPOINT_MODULE = "tunix_rt_pipelines.remote.gpu_step"
-# Forwarded to the job when set here: where models come from and whether the hub may be reached.
-DEFAULT_FORWARDED = ["HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "TUNIX_RT_BASE_MODEL"]
+# Forwarded to the job when set here: the Hugging Face cache a hub base model was resolved into (its
+# snapshot travels as an absolute path) and whether the hub may be reached. The base model itself is
+# chosen in the run's process (base_checkpoint) and reaches the job as a pointer.
+DEFAULT_FORWARDED = ["HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN"]
 
 RaySession = Callable[[], AbstractContextManager]
 
