@@ -9,8 +9,8 @@ trained sha256 (the run is refused otherwise). Needs the checkout (the test pack
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -30,7 +30,9 @@ def _smoke(home: Path, extra_env: dict[str, str]) -> tuple[float, str]:
     wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"tunix-rt run --smoke failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return wall, re.search(r"artifacts/([0-9a-f]{64})", done.stdout).group(1)
+    report = subprocess.run([sys.executable, "-m", "tunix_rt_pipelines.cli.main", "report", "--json"], env=env, cwd=home.parent,
+                            capture_output=True, text=True, check=True)
+    return wall, json.loads(report.stdout)["trained"]["model_sha256"]  # the weights the gpu steps trained
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ stops that job on the cluster.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -47,16 +48,22 @@ def _smoke(home: Path, **env: str) -> subprocess.CompletedProcess:
     return done
 
 
-def _summary(out: str) -> dict[str, str]:
-    """The report's score lines and the registered checkpoint's sha256."""
-    lines = {m.group(1): m.group(2) for m in re.finditer(r"^  (base|trained|delta)\s+(.*)$", out, re.M)}
-    return {**lines, "sha256": re.search(r"artifacts/([0-9a-f]{64})", out).group(1)}
+def _summary(home: Path) -> dict:
+    """What `tunix-rt report --json` says of the run: both checkpoints' sha256 (the trained one is the weights the
+    gpu steps made; the smoke run registers the base, its trained model being no better) and every score."""
+    environ = {**os.environ, "TUNIX_RT_HOME": str(home)}
+    environ.pop("DAGSTER_HOME", None)
+    report = json.loads(subprocess.run([sys.executable, "-m", "tunix_rt_pipelines.cli.main", "report", "--json"], cwd=home.parent,
+                                       env=environ, capture_output=True, text=True, check=True, timeout=120).stdout)
+    return {side: {k: report[side][k] for k in ("model_sha256", "score", "n", "ci95")} for side in ("base", "trained")} | {
+        k: report[k] for k in ("delta", "p_value", "fixed", "broken")}
 
 
 def test_the_gpu_steps_run_as_ray_jobs_and_give_the_in_process_result(tmp_path: Path, cluster):
     (tmp_path / "local").mkdir()
     (tmp_path / "cluster").mkdir()
-    in_process = _summary(_smoke(tmp_path / "local" / "home").stdout)
+    _smoke(tmp_path / "local" / "home")
+    in_process = _summary(tmp_path / "local" / "home")
 
     from ray.job_submission import JobStatus, JobSubmissionClient
 
@@ -72,7 +79,7 @@ def test_the_gpu_steps_run_as_ray_jobs_and_give_the_in_process_result(tmp_path: 
     assert any(line.endswith("trained_checkpoint: [pipes] Ray job tunix-rt-" + run_id[:8] + "-trained_checkpoint-0 started.")
                for line in lines), lines
     assert any("trained_checkpoint: step 20/20" in line for line in lines), lines
-    assert _summary(done.stdout) == in_process
+    assert _summary(tmp_path / "cluster" / "home") == in_process  # the trained weights bit for bit, and every score
 
 
 def test_cancelling_the_run_stops_the_step_s_ray_job(tmp_path: Path, cluster):
