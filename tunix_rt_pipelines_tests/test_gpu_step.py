@@ -36,7 +36,8 @@ def test_only_the_library_s_step_functions_are_called_by_name(name):
     assert name in str(raised.value) and not raised.value.retryable
 
 
-def _prediction_step(root: Path, tiny_model_dir: Path, dataset_folder: str) -> GpuStep:
+def prediction_step_on_golden(root: Path, tiny_model_dir: Path, dataset_folder: str) -> GpuStep:
+    """A 3-item golden-v1 prediction step with builtin:tiny; golden-v1 copied to `root/datasets/golden-v1` (also used by remote/)."""
     shutil.copytree(REAL_DATASETS / "golden-v1", root / "datasets" / "golden-v1")
     data = read_dataset(root / "datasets" / "golden-v1")
     return prediction_request(Pointer(path=str(tiny_model_dir), sha256=folder_sha256(tiny_model_dir)), "builtin:tiny",
@@ -47,7 +48,7 @@ def _prediction_step(root: Path, tiny_model_dir: Path, dataset_folder: str) -> G
 def test_a_step_call_takes_pointers_and_returns_json_under_the_artifact_root(tmp_path, tiny_model_dir):
     """In process, a step sees and returns what a remote call would: JSON, paths relative to the root it was given."""
     lines = []
-    payload = call_step(_prediction_step(tmp_path, tiny_model_dir, "datasets/golden-v1"), tmp_path, lines.append)
+    payload = call_step(prediction_step_on_golden(tmp_path, tiny_model_dir, "datasets/golden-v1"), tmp_path, lines.append)
     result = predictions_result(payload, tmp_path)
     assert not Path(payload["path"]).is_absolute() and result.path.parent == tmp_path / "predictions"
     assert result.n == 3 and (result.path / PREDICTIONS_FILE).is_file()
@@ -56,7 +57,7 @@ def test_a_step_call_takes_pointers_and_returns_json_under_the_artifact_root(tmp
 
 def test_a_step_refuses_bad_input_with_its_one_line_error(tmp_path, tiny_model_dir):
     with pytest.raises(StepError, match="no such dataset folder") as raised:
-        call_step(_prediction_step(tmp_path, tiny_model_dir, "datasets/none"), tmp_path, lambda line: None)
+        call_step(prediction_step_on_golden(tmp_path, tiny_model_dir, "datasets/none"), tmp_path, lambda line: None)
     assert not raised.value.retryable and not (tmp_path / "predictions").exists()
 
 

@@ -47,6 +47,14 @@ def data_version(record: dg.EventLogRecord | None) -> str | None:
     return record.asset_materialization.tags.get("dagster/data_version")
 
 
+def _pointer_in(meta: Mapping[str, dg.MetadataValue], key: str) -> Pointer:
+    """The pointer asset `key`'s materialization metadata records."""
+    if PATH_KEY not in meta or SHA256_KEY not in meta:
+        raise dg.Failure(description=f"{key}'s latest materialization records no artifact pointer (made by an older version "
+                                     "of this project?); re-materialize it", allow_retries=False)
+    return Pointer(path=str(meta[PATH_KEY].value), sha256=str(meta[SHA256_KEY].value))
+
+
 class UpstreamMissing(Exception):
     """An input asset has never been materialized, or its materialization carries no pointer."""
 
@@ -97,18 +105,19 @@ class ProjectStorage(dg.ConfigurableResource):
 
     def upstream(self, context: Any, key: str) -> Pointer:
         """The pointer input asset `key` recorded."""
-        meta = self.upstream_metadata(context, key)
-        if PATH_KEY not in meta or SHA256_KEY not in meta:
-            raise dg.Failure(description=f"{key}'s latest materialization records no artifact pointer (made by an older version "
-                                         "of this project?); re-materialize it", allow_retries=False)
-        return Pointer(path=str(meta[PATH_KEY].value), sha256=str(meta[SHA256_KEY].value))
+        return _pointer_in(self.upstream_metadata(context, key), key)
 
     def upstream_path(self, context: Any, key: str) -> Path:
         return self.upstream(context, key).resolve(self.artifacts_root())
 
-    def upstream_dataset(self, context: Any, key: str) -> tuple[DatasetRef, Path]:
-        """Which dataset version input asset `key` recorded, and the folder of its snapshot under the artifact root."""
+    def upstream_dataset_pointer(self, context: Any, key: str) -> tuple[DatasetRef, Pointer]:
+        """Which dataset version input asset `key` recorded, and the pointer to its snapshot (one event-log read)."""
         meta = self.upstream_metadata(context, key)
         ref = DatasetRef(key=str(meta["dataset_key"].value), kind=meta["dataset_kind"].value, sha256=str(meta["sha256"].value),
                          count=int(meta["dagster/row_count"].value))
-        return ref, self.upstream_path(context, key)
+        return ref, _pointer_in(meta, key)
+
+    def upstream_dataset(self, context: Any, key: str) -> tuple[DatasetRef, Path]:
+        """Which dataset version input asset `key` recorded, and the folder of its snapshot under the artifact root."""
+        ref, pointer = self.upstream_dataset_pointer(context, key)
+        return ref, pointer.resolve(self.artifacts_root())

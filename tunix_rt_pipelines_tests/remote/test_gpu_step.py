@@ -2,21 +2,14 @@
 session, without Ray: it takes the step from the Pipes extras, sends its log lines back through Pipes,
 and leaves its outcome under the artifact root: the JSON result, or the one-line error and exit 1."""
 
-import shutil
 import sys
 
 import dagster as dg
 import pytest
 
-from tunix_rt_pipelines.lib.datasets.reader import read_dataset
-from tunix_rt_pipelines.lib.datasets.refs import DatasetRef
 from tunix_rt_pipelines.lib.gpu_step import StepError, read_outcome
-from tunix_rt_pipelines.lib.inference.settings import GenerationSettings
-from tunix_rt_pipelines.lib.inference.step import prediction_request
-from tunix_rt_pipelines.lib.models.loading import folder_sha256
-from tunix_rt_pipelines.lib.pointer import Pointer
 from tunix_rt_pipelines.resources.gpu_steps import ENTRYPOINT_MODULE
-from tunix_rt_pipelines_tests.testing_utils import REAL_DATASETS
+from tunix_rt_pipelines_tests.test_gpu_step import prediction_step_on_golden
 
 
 def _run_entry(root, extras) -> tuple[bool, list[str]]:
@@ -33,11 +26,8 @@ def _run_entry(root, extras) -> tuple[bool, list[str]]:
 
 
 def _extras(root, tiny_model_dir, dataset_folder: str) -> dict:
-    shutil.copytree(REAL_DATASETS / "golden-v1", root / "datasets" / "golden-v1")
-    data = read_dataset(root / "datasets" / "golden-v1")
-    step = prediction_request(Pointer(path=str(tiny_model_dir), sha256=folder_sha256(tiny_model_dir)), "builtin:tiny",
-                              DatasetRef.of("golden-v1", data), Pointer(path=dataset_folder, sha256=data.sha256),
-                              GenerationSettings(max_items=2, max_new_tokens=4, batch_size=2, device="cpu"))
+    """What RayJobGpuSteps puts in the Pipes extras, for a 3-item prediction step (the library test's own step)."""
+    step = prediction_step_on_golden(root, tiny_model_dir, dataset_folder)
     return {"function": step.function, "request": dict(step.request), "artifacts_root": str(root),
             "result": "steps/run/base_predictions.json", "uses_ray": step.uses_ray}
 
@@ -46,8 +36,8 @@ def test_the_entry_point_runs_the_step_and_records_its_result(tmp_path, tiny_mod
     success, messages = _run_entry(tmp_path, _extras(tmp_path, tiny_model_dir, "datasets/golden-v1"))
     assert success
     outcome = read_outcome(tmp_path / "steps" / "run" / "base_predictions.json")
-    assert outcome["n"] == 2 and (tmp_path / outcome["path"] / "predictions.jsonl").is_file()
-    assert "predicting 2 golden-v1 items with builtin:tiny" in messages  # the step's own line, through Pipes
+    assert outcome["n"] == 3 and (tmp_path / outcome["path"] / "predictions.jsonl").is_file()
+    assert "predicting 3 golden-v1 items with builtin:tiny" in messages  # the step's own line, through Pipes
 
 
 def test_the_entry_point_records_the_one_line_error_and_exits_1(tmp_path, tiny_model_dir):

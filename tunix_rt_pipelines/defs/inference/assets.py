@@ -19,14 +19,14 @@ def run_predictions(context: dg.AssetExecutionContext, config: InferenceConfig, 
                     checkpoint_key: str, dataset_asset: str) -> dg.MaterializeResult:
     """Shared body of every prediction asset: the eval set and the checkpoint come from their pointers, the
     work runs where `gpu_steps` says (this process by default)."""
-    dataset, dataset_dir = storage.upstream_dataset(context, dataset_asset)
+    dataset, dataset_folder = storage.upstream_dataset_pointer(context, dataset_asset)
     checkpoint = storage.upstream(context, checkpoint_key)
     model_name = str(storage.upstream_metadata(context, checkpoint_key)["model"].value)
-    step = prediction_request(checkpoint, model_name, dataset, storage.upstream(context, dataset_asset), config)
+    step = prediction_request(checkpoint, model_name, dataset, dataset_folder, config)
     root = storage.artifacts_root()
     result = predictions_result(gpu_steps.run(context, step, root, contextlib.nullcontext), root)
     try:
-        items = load_rows(dataset_dir, dataset)  # for the sample shown in the UI
+        items = load_rows(dataset_folder.resolve(root), dataset)  # for the sample shown in the UI
     except DatasetError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     return dg.MaterializeResult(

@@ -46,12 +46,12 @@ def run_best_evaluation(context: dg.AssetExecutionContext, storage: ProjectStora
         raise dg.Failure(description=f"sweep {sweep['sweep_id']} was scored under spec {payload['inputs']['spec_sha256'][:12]}, the "
                                      f"evaluation spec is now {spec_sha256[:12]}: re-run tuning_sweep first", allow_retries=False)
     checkpoint = Pointer(**sweep["best_checkpoint"])
-    dataset, _ = storage.upstream_dataset(context, dataset_asset)
+    dataset, dataset_folder = storage.upstream_dataset_pointer(context, dataset_asset)
     try:
         settings = trial_generation(payload["config"])
     except ValueError as exc:
         raise dg.Failure(description=f"best trial {sweep['best_trial']} on {dataset.key}: {exc}", allow_retries=False) from None
-    step = best_on_eval_set_request(checkpoint, dataset, storage.upstream(context, dataset_asset), settings, spec_sha256,
+    step = best_on_eval_set_request(checkpoint, dataset, dataset_folder, settings, spec_sha256,
                                     storage.pointer(results_path.parent, ""),
                                     model_name=f"tuning_sweep/{sweep['sweep_id']}/{sweep['best_trial']}")
     out = gpu_steps.run(context, step, root, contextlib.nullcontext)  # where the gpu pool's work runs (a Ray job on a cluster)

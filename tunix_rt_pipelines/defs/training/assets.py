@@ -24,8 +24,8 @@ def trained_checkpoint(context: dg.AssetExecutionContext, config: TrainingConfig
     on that job's cluster. With 1 worker in this process Ray is never imported."""
     base = storage.upstream(context, "base_checkpoint")
     base_name = str(storage.upstream_metadata(context, "base_checkpoint")["model"].value)
-    traces, _ = storage.upstream_dataset(context, "training_traces")
-    step = training_request(base, traces, storage.upstream(context, "training_traces"), config, is_builtin(base_name))
+    traces, traces_folder = storage.upstream_dataset_pointer(context, "training_traces")
+    step = training_request(base, traces, traces_folder, config, is_builtin(base_name))
     if config.num_workers > 1:
         context.log.info(f"training with {config.num_workers} Ray Train workers")
     root = storage.artifacts_root()
